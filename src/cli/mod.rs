@@ -1,0 +1,96 @@
+//! Command-line definitions (clap derive) and output printing. Nothing else lives here: the
+//! engine is the library.
+
+pub mod inspect;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::chain::Chain;
+
+/// fundtrace: follow stolen funds on Bitcoin-family chains, exactly and reproducibly.
+#[derive(Debug, Parser)]
+#[command(name = "fundtrace", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print a machine-readable JSON summary on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build or extend a dataset (the columnar transaction graph) from a node's blk*.dat files.
+    Ingest(IngestArgs),
+    /// Look up one block, transaction or address in a dataset, for a spot check.
+    Inspect(InspectArgs),
+}
+
+/// Arguments of `fundtrace ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Directory of blk*.dat files: a node's `blocks/` directory (with its xor.dat, if any) or
+    /// any directory of such files.
+    #[arg(long, value_name = "DIR")]
+    pub blocks_dir: PathBuf,
+    /// The chain the blocks belong to: bitcoin, bitcoin-testnet3, bitcoin-regtest, litecoin,
+    /// litecoin-regtest, monacoin, bitcoin-cash.
+    #[arg(long, value_name = "CHAIN")]
+    pub chain: Chain,
+    /// Dataset directory to create or extend (an existing dataset continues from its tip).
+    #[arg(long, value_name = "DATASET")]
+    pub out: PathBuf,
+    /// Stop after this height (default: the tip of the best chain in the files).
+    #[arg(long, value_name = "HEIGHT")]
+    pub to: Option<u32>,
+    /// Close a Parquet partition once it holds this many transactions.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1_000_000,
+        help_heading = "Partitioning"
+    )]
+    pub partition_txs: u64,
+    /// Close a Parquet partition once it holds this many blocks.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 50_000,
+        help_heading = "Partitioning"
+    )]
+    pub partition_blocks: u32,
+}
+
+/// Arguments of `fundtrace inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The dataset directory.
+    pub dataset: PathBuf,
+    /// What to look up.
+    #[command(subcommand)]
+    pub what: InspectWhat,
+}
+
+/// Things `inspect` can look up.
+#[derive(Debug, Subcommand)]
+pub enum InspectWhat {
+    /// A transaction: its inputs with the outputs they spend, its outputs with where they went.
+    Tx {
+        /// The txid (64 hex characters).
+        txid: String,
+    },
+    /// An address: the outputs paying it, what was spent, and the balance at the tip.
+    Address {
+        /// The address as the dataset's chain writes it (or a `nonstandard:`/`op_return:` form).
+        address: String,
+    },
+    /// A block: its hash, time and transactions.
+    Block {
+        /// The block height.
+        height: u32,
+    },
+}

@@ -1,0 +1,232 @@
+//! Ingest: turn a node's blocks into the graph store.
+//!
+//! Extract (read block bytes: [`blkfile`]) is separate from transform ([`block::parse_block`])
+//! and load ([`crate::store::DatasetWriter`]), so every source feeds the same builder. Blocks are
+//! read and parsed in parallel batches on rayon by a producer thread while the writer consumes
+//! the previous batch, joined by a bounded channel so memory stays flat.
+
+pub mod blkfile;
+pub mod block;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use self::blkfile::{BlkError, BlkIndex};
+use self::block::{parse_block, BlockParseError, ParsedBlock};
+use crate::chain::Chain;
+use crate::store::manifest::Counts;
+use crate::store::{DatasetWriter, PartitionPolicy, StoreError};
+
+/// Bytes of block data parsed per parallel batch.
+const BATCH_BYTES: u64 = 16 << 20;
+
+/// Errors of an ingest run.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Reading the blk files failed.
+    #[error(transparent)]
+    Blk(#[from] BlkError),
+    /// A block could not be parsed.
+    #[error("{path} at byte {offset} (block at height {height}): {source}")]
+    Block {
+        /// The blk file.
+        path: PathBuf,
+        /// Offset of the block in it.
+        offset: u64,
+        /// The block's height on the best chain.
+        height: u32,
+        /// What was wrong.
+        source: BlockParseError,
+    },
+    /// Writing the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored tip is not on the source's best chain.
+    #[error(
+        "the dataset's tip {hash} at height {height} is not on the best chain of {source_dir} \
+         (which has {source_height} there); ingest into a new --out directory"
+    )]
+    TipNotOnChain {
+        /// The stored tip height.
+        height: u32,
+        /// The stored tip hash.
+        hash: String,
+        /// The blocks directory.
+        source_dir: PathBuf,
+        /// What the source has at that height (or "nothing").
+        source_height: String,
+    },
+}
+
+/// What to ingest from a blocks directory.
+#[derive(Debug, Clone)]
+pub struct BlkIngest {
+    /// The directory of `blk*.dat` files.
+    pub blocks_dir: PathBuf,
+    /// The chain they belong to.
+    pub chain: Chain,
+    /// The dataset directory to build or extend.
+    pub out: PathBuf,
+    /// Stop after this height (default: the best chain's tip).
+    pub to_height: Option<u32>,
+    /// When partitions are closed.
+    pub policy: PartitionPolicy,
+}
+
+/// What an ingest run did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IngestSummary {
+    /// The chain.
+    pub chain: Chain,
+    /// The dataset directory.
+    pub dataset: PathBuf,
+    /// First height ingested by this run (None when nothing was new).
+    pub from_height: Option<u32>,
+    /// The dataset's tip height after the run.
+    pub tip_height: Option<u32>,
+    /// The dataset's tip hash after the run.
+    pub tip_hash: Option<String>,
+    /// Rows added by this run.
+    pub added: Counts,
+    /// Partitions written by this run.
+    pub partitions_written: u64,
+    /// Totals of the dataset after the run.
+    pub totals: Counts,
+    /// Bytes of block data read by this run.
+    pub block_bytes: u64,
+    /// Notes about the input (truncated tail, dropped stale blocks).
+    pub notes: Vec<String>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Ingest the blk files of `job.blocks_dir` into `job.out`, continuing from its tip.
+/// `on_block` is called after each stored block with its height (for progress display).
+pub fn ingest_blk(
+    job: &BlkIngest,
+    on_start: impl FnOnce(u64),
+    on_bytes: impl Fn(u64) + Sync,
+) -> Result<IngestSummary, IngestError> {
+    let started = Instant::now();
+    // A dataset of another chain is refused before any blk file is read.
+    if let Some(m) = crate::store::Manifest::read(&job.out).map_err(StoreError::from)? {
+        if m.chain != job.chain {
+            let (found, asked) = (m.chain.name(), job.chain.name());
+            return Err(StoreError::WrongChain {
+                dir: job.out.clone(),
+                found,
+                asked,
+            }
+            .into());
+        }
+    }
+    let index = BlkIndex::scan(&job.blocks_dir, job.chain)?;
+    for note in index.notes() {
+        tracing::warn!("{note}");
+    }
+    let mut writer = DatasetWriter::open(&job.out, job.chain, job.policy)?;
+    check_tip(&writer, &index, &job.blocks_dir)?;
+    let from = writer.next_height();
+    let last = index.chain().len() as u32 - 1;
+    let to = job.to_height.map_or(last, |t| t.min(last));
+    let heights: Vec<u32> = if from <= to {
+        (from..=to).collect()
+    } else {
+        Vec::new()
+    };
+    let block_bytes: u64 = heights
+        .iter()
+        .map(|&h| index.chain()[h as usize].location.len as u64)
+        .sum();
+    on_start(block_bytes);
+    let batches = batch_by_bytes(&index, &heights);
+    std::thread::scope(|scope| -> Result<(), IngestError> {
+        let (tx, rx) = sync_channel::<Result<Vec<(u32, ParsedBlock)>, IngestError>>(2);
+        let index = &index;
+        scope.spawn(move || {
+            for batch in batches {
+                let parsed = batch
+                    .par_iter()
+                    .map(|&h| parse_at(index, h))
+                    .collect::<Result<Vec<_>, _>>();
+                let failed = parsed.is_err();
+                if tx.send(parsed).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        for batch in rx {
+            for (height, block) in batch? {
+                writer.push_block(height, &block)?;
+                on_bytes(block.size as u64);
+            }
+        }
+        Ok(())
+    })?;
+    let (manifest, added) = writer.finish()?;
+    Ok(IngestSummary {
+        chain: job.chain,
+        dataset: job.out.clone(),
+        from_height: (!heights.is_empty()).then_some(from),
+        tip_height: manifest.tip.as_ref().map(|t| t.height),
+        tip_hash: manifest.tip.as_ref().map(|t| t.hash.clone()),
+        added: added.rows,
+        partitions_written: added.partitions,
+        totals: manifest.counts,
+        block_bytes,
+        notes: index.notes().iter().map(|n| n.to_string()).collect(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn parse_at(index: &BlkIndex, height: u32) -> Result<(u32, ParsedBlock), IngestError> {
+    let location = index.chain()[height as usize].location;
+    let bytes = index.read_block(location)?;
+    let block = parse_block(&bytes).map_err(|source| IngestError::Block {
+        path: index.path_of(location).to_path_buf(),
+        offset: location.offset - 8,
+        height,
+        source,
+    })?;
+    Ok((height, block))
+}
+
+fn batch_by_bytes(index: &BlkIndex, heights: &[u32]) -> Vec<Vec<u32>> {
+    let mut batches = Vec::new();
+    let mut current = Vec::new();
+    let mut bytes = 0;
+    for &h in heights {
+        current.push(h);
+        bytes += index.chain()[h as usize].location.len as u64;
+        if bytes >= BATCH_BYTES {
+            batches.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
+fn check_tip(writer: &DatasetWriter, index: &BlkIndex, dir: &Path) -> Result<(), IngestError> {
+    let Some(tip) = &writer.manifest().tip else {
+        return Ok(());
+    };
+    let at = index
+        .chain()
+        .get(tip.height as usize)
+        .map(|b| b.hash.to_string());
+    if at.as_deref() != Some(tip.hash.as_str()) {
+        return Err(IngestError::TipNotOnChain {
+            height: tip.height,
+            hash: tip.hash.clone(),
+            source_dir: dir.to_path_buf(),
+            source_height: at.unwrap_or_else(|| "nothing".into()),
+        });
+    }
+    Ok(())
+}

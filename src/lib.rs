@@ -1,0 +1,10 @@
+//! fundtrace: an open, exact, reproducible engine that follows stolen funds on Bitcoin-family
+//! UTXO chains.
+//!
+//! Data flows one way: [`ingest`] → [`store`] → (cluster, labels) → trace → export. This crate
+//! is the engine; the `fundtrace` binary only parses flags and prints.
+
+pub mod chain;
+pub mod cli;
+pub mod ingest;
+pub mod store;

@@ -1,0 +1,105 @@
+//! The `fundtrace` binary: parses flags, calls the library, prints.
+
+use std::io::IsTerminal;
+
+use anyhow::Context;
+use clap::Parser;
+use fundtrace::cli::{Cli, Command, IngestArgs};
+use fundtrace::ingest::{ingest_blk, BlkIngest, IngestSummary};
+use fundtrace::store::PartitionPolicy;
+use indicatif::{ProgressBar, ProgressStyle};
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging();
+    if let Err(err) = run(cli) {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FUNDTRACE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Ingest(args) => ingest(args, cli.json),
+        Command::Inspect(args) => fundtrace::cli::inspect::run(&args, cli.json),
+    }
+}
+
+fn ingest(args: IngestArgs, json: bool) -> anyhow::Result<()> {
+    let job = BlkIngest {
+        blocks_dir: args.blocks_dir,
+        chain: args.chain,
+        out: args.out,
+        to_height: args.to,
+        policy: PartitionPolicy {
+            max_txs: args.partition_txs,
+            max_blocks: args.partition_blocks,
+        },
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} ingest [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, eta {eta})")
+            .expect("valid template"),
+    );
+    let summary = ingest_blk(&job, |total| bar.set_length(total), |bytes| bar.inc(bytes))
+        .with_context(|| {
+            format!(
+                "ingest of {} into {} failed",
+                job.blocks_dir.display(),
+                job.out.display()
+            )
+        })?;
+    bar.finish_and_clear();
+    print_summary(&summary, json)
+}
+
+fn print_summary(s: &IngestSummary, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(s)?);
+        return Ok(());
+    }
+    for note in &s.notes {
+        println!("note: {note}");
+    }
+    match (s.from_height, s.tip_height) {
+        (Some(from), Some(tip)) => println!(
+            "ingested {} blocks ({}..={tip}) of {}: {} txs, {} inputs, {} outputs, {} new scripts in {} partition(s)",
+            s.added.blocks, from, s.chain.name(), s.added.txs, s.added.inputs, s.added.outputs, s.added.scripts, s.partitions_written
+        ),
+        _ => println!("nothing new: the dataset is at the source's tip"),
+    }
+    let mb = s.block_bytes as f64 / 1e6;
+    println!(
+        "{:.1} MB of blocks in {:.2} s ({:.1} MB/s, {:.0} tx/s)",
+        mb,
+        s.seconds,
+        mb / s.seconds.max(1e-9),
+        s.added.txs as f64 / s.seconds.max(1e-9)
+    );
+    if let (Some(h), Some(hash)) = (s.tip_height, &s.tip_hash) {
+        println!(
+            "dataset {}: tip {h} {hash}; {} blocks, {} txs, {} inputs, {} outputs, {} scripts",
+            s.dataset.display(),
+            s.totals.blocks,
+            s.totals.txs,
+            s.totals.inputs,
+            s.totals.outputs,
+            s.totals.scripts
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! The compact binary analysis cache: fixed-width little-endian column files under
+//! `DATASET/cache/`, appended by ingest and memory-mapped by analysis.
+//!
+//! The Parquet tables are the public format; this cache holds the columns a trace needs, in a
+//! form the OS pages in on demand, so a trace's resident memory grows with what it touches.
+//! Budget: 20 bytes per transaction (`tx_first_out`, `tx_first_in`, `tx_height`) and 16 per
+//! output (`out_value`, `out_script`, `out_spent_by`) plus 8 per input (`in_prev_out`).
+//! Txids and block hashes are kept in their own files, outside that budget, for look-ups.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use super::manifest::Counts;
+
+/// Name of the cache directory inside a dataset.
+pub const CACHE_DIR: &str = "cache";
+
+/// One column file of the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheColumn {
+    /// Block hash, 32 bytes, display order.
+    BlockHash,
+    /// Block header time, u32.
+    BlockTime,
+    /// First transaction of the block, u32.
+    BlockFirstTx,
+    /// Transaction id, 32 bytes, display order.
+    Txid,
+    /// First output of the transaction, u64.
+    TxFirstOut,
+    /// First input of the transaction, u64.
+    TxFirstIn,
+    /// Height of the transaction's block, u32.
+    TxHeight,
+    /// Output value in base units, u64.
+    OutValue,
+    /// Output script id, u32.
+    OutScript,
+    /// Spending transaction, u32 (`u32::MAX` when unspent).
+    OutSpentBy,
+    /// Output spent by the input, u64 (`u64::MAX` for a coinbase input).
+    InPrevOut,
+}
+
+impl CacheColumn {
+    /// Every column, in a fixed order.
+    pub const ALL: [CacheColumn; 11] = [
+        CacheColumn::BlockHash,
+        CacheColumn::BlockTime,
+        CacheColumn::BlockFirstTx,
+        CacheColumn::Txid,
+        CacheColumn::TxFirstOut,
+        CacheColumn::TxFirstIn,
+        CacheColumn::TxHeight,
+        CacheColumn::OutValue,
+        CacheColumn::OutScript,
+        CacheColumn::OutSpentBy,
+        CacheColumn::InPrevOut,
+    ];
+
+    /// The file name under `cache/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            CacheColumn::BlockHash => "block_hash.h256",
+            CacheColumn::BlockTime => "block_time.u32",
+            CacheColumn::BlockFirstTx => "block_first_tx.u32",
+            CacheColumn::Txid => "txid.h256",
+            CacheColumn::TxFirstOut => "tx_first_out.u64",
+            CacheColumn::TxFirstIn => "tx_first_in.u64",
+            CacheColumn::TxHeight => "tx_height.u32",
+            CacheColumn::OutValue => "out_value.u64",
+            CacheColumn::OutScript => "out_script.u32",
+            CacheColumn::OutSpentBy => "out_spent_by.u32",
+            CacheColumn::InPrevOut => "in_prev_out.u64",
+        }
+    }
+
+    /// Bytes per row.
+    pub fn width(self) -> u64 {
+        match self {
+            CacheColumn::BlockHash | CacheColumn::Txid => 32,
+            CacheColumn::BlockTime | CacheColumn::BlockFirstTx | CacheColumn::TxHeight => 4,
+            CacheColumn::OutScript | CacheColumn::OutSpentBy => 4,
+            CacheColumn::TxFirstOut
+            | CacheColumn::TxFirstIn
+            | CacheColumn::OutValue
+            | CacheColumn::InPrevOut => 8,
+        }
+    }
+
+    /// Rows this column has in a dataset with `counts`.
+    pub fn rows(self, counts: &Counts) -> u64 {
+        match self {
+            CacheColumn::BlockHash | CacheColumn::BlockTime | CacheColumn::BlockFirstTx => {
+                counts.blocks
+            }
+            CacheColumn::Txid
+            | CacheColumn::TxFirstOut
+            | CacheColumn::TxFirstIn
+            | CacheColumn::TxHeight => counts.txs,
+            CacheColumn::OutValue | CacheColumn::OutScript | CacheColumn::OutSpentBy => {
+                counts.outputs
+            }
+            CacheColumn::InPrevOut => counts.inputs,
+        }
+    }
+
+    /// The column's path in dataset `dir`.
+    pub fn path(self, dir: &Path) -> PathBuf {
+        dir.join(CACHE_DIR).join(self.file_name())
+    }
+}
+
+/// Errors of the cache files.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// An OS error on a cache file.
+    #[error("cache file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A cache file is shorter than the manifest says.
+    #[error(
+        "cache file {path} holds {found} bytes but the manifest needs {needed}; \
+         the dataset's cache is damaged: delete the dataset directory and ingest again"
+    )]
+    Short {
+        /// The file.
+        path: PathBuf,
+        /// Bytes present.
+        found: u64,
+        /// Bytes needed.
+        needed: u64,
+    },
+}
+
+/// Values that can be viewed in place from a little-endian column file.
+///
+/// # Safety
+/// Implementors must be plain data: every bit pattern valid, no padding, alignment ≤ 8.
+pub unsafe trait FixedWidth: Copy + 'static {}
+// SAFETY: plain integers and byte arrays.
+unsafe impl FixedWidth for u32 {}
+// SAFETY: plain integers and byte arrays.
+unsafe impl FixedWidth for u64 {}
+// SAFETY: plain integers and byte arrays.
+unsafe impl FixedWidth for [u8; 32] {}
+
+#[cfg(not(target_endian = "little"))]
+compile_error!("the fundtrace cache is little-endian; big-endian targets are not supported");
+
+/// Appends rows to the cache files and patches rows in place, for ingest.
+#[derive(Debug)]
+pub struct CacheWriter {
+    dir: PathBuf,
+    files: Vec<File>,
+    lens: Vec<u64>,
+}
+
+impl CacheWriter {
+    /// Open (creating) every column file of dataset `dir`, cut to the rows of `counts`: anything
+    /// past them was written by an interrupted run and is not committed.
+    pub fn open(dir: &Path, counts: &Counts) -> Result<CacheWriter, CacheError> {
+        let cache_dir = dir.join(CACHE_DIR);
+        std::fs::create_dir_all(&cache_dir).map_err(|source| CacheError::Io {
+            path: cache_dir.clone(),
+            source,
+        })?;
+        let mut files = Vec::new();
+        let mut lens = Vec::new();
+        for col in CacheColumn::ALL {
+            let path = col.path(dir);
+            let io = |source| CacheError::Io {
+                path: path.clone(),
+                source,
+            };
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(io)?;
+            let needed = col.rows(counts) * col.width();
+            let found = file.metadata().map_err(io)?.len();
+            if found < needed {
+                return Err(CacheError::Short {
+                    path,
+                    found,
+                    needed,
+                });
+            }
+            file.set_len(needed).map_err(io)?;
+            files.push(file);
+            lens.push(needed);
+        }
+        Ok(CacheWriter {
+            dir: dir.to_path_buf(),
+            files,
+            lens,
+        })
+    }
+
+    fn slot(col: CacheColumn) -> usize {
+        CacheColumn::ALL
+            .iter()
+            .position(|&c| c == col)
+            .expect("every column is in ALL")
+    }
+
+    /// Append raw rows to a column.
+    pub fn append(&mut self, col: CacheColumn, bytes: &[u8]) -> Result<(), CacheError> {
+        let slot = Self::slot(col);
+        self.files[slot]
+            .write_all_at(bytes, self.lens[slot])
+            .map_err(|source| CacheError::Io {
+                path: col.path(&self.dir),
+                source,
+            })?;
+        self.lens[slot] += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Overwrite rows of a column starting at `row`.
+    pub fn write_rows_at(
+        &mut self,
+        col: CacheColumn,
+        row: u64,
+        bytes: &[u8],
+    ) -> Result<(), CacheError> {
+        let slot = Self::slot(col);
+        self.files[slot]
+            .write_all_at(bytes, row * col.width())
+            .map_err(|source| CacheError::Io {
+                path: col.path(&self.dir),
+                source,
+            })
+    }
+
+    /// Flush every column to stable storage.
+    pub fn sync(&self) -> Result<(), CacheError> {
+        for (col, file) in CacheColumn::ALL.iter().zip(&self.files) {
+            file.sync_data().map_err(|source| CacheError::Io {
+                path: col.path(&self.dir),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A read-only memory-mapped column of `T`.
+#[derive(Debug)]
+pub struct MappedColumn<T: FixedWidth> {
+    map: Option<Mmap>,
+    len: usize,
+    _marker: std::marker::PhantomData<T>,
+}
+
+impl<T: FixedWidth> MappedColumn<T> {
+    /// Map the first `rows` rows of `col` in dataset `dir`.
+    pub fn open(dir: &Path, col: CacheColumn, rows: u64) -> Result<MappedColumn<T>, CacheError> {
+        assert_eq!(
+            std::mem::size_of::<T>() as u64,
+            col.width(),
+            "column {col:?} read with the wrong width"
+        );
+        let path = col.path(dir);
+        let io = |source| CacheError::Io {
+            path: path.clone(),
+            source,
+        };
+        let needed = rows * col.width();
+        if needed == 0 {
+            return Ok(MappedColumn {
+                map: None,
+                len: 0,
+                _marker: std::marker::PhantomData,
+            });
+        }
+        let file = File::open(&path).map_err(io)?;
+        let found = file.metadata().map_err(io)?.len();
+        if found < needed {
+            return Err(CacheError::Short {
+                path,
+                found,
+                needed,
+            });
+        }
+        // SAFETY: the file is only appended to or patched by fundtrace's own ingest, which the
+        // user does not run on a dataset while analysing it; rows past `rows` are never read.
+        let map =
+            unsafe { memmap2::MmapOptions::new().len(needed as usize).map(&file) }.map_err(io)?;
+        Ok(MappedColumn {
+            map: Some(map),
+            len: rows as usize,
+            _marker: std::marker::PhantomData,
+        })
+    }
+
+    /// The rows as a slice.
+    pub fn as_slice(&self) -> &[T] {
+        match &self.map {
+            // SAFETY: the map is page-aligned, holds exactly `len * size_of::<T>()` bytes, and
+            // `T: FixedWidth` accepts any bit pattern.
+            Some(map) => unsafe { std::slice::from_raw_parts(map.as_ptr().cast::<T>(), self.len) },
+            None => &[],
+        }
+    }
+}
+
+/// View a slice of plain values as their little-endian bytes.
+pub fn as_bytes<T: FixedWidth>(values: &[T]) -> &[u8] {
+    // SAFETY: `T: FixedWidth` has no padding; u8 has alignment 1.
+    unsafe {
+        std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
+    }
+}

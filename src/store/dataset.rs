@@ -1,0 +1,288 @@
+//! A dataset opened for analysis: the manifest plus memory-mapped flat columns.
+//!
+//! Every spend look-up is an array read: the outputs of tx `t` are
+//! `tx_first_out[t]..tx_first_out[t+1]`, the spender of output `o` is `spent_by[o]`, the output
+//! an input spends is `prev_out[i]`. Nothing is loaded until touched.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use bitcoin::Txid;
+
+use super::cache::{CacheColumn, CacheError, MappedColumn};
+use super::ids::{InIx, OutIx, ScriptId, TxIx};
+use super::manifest::{Manifest, ManifestError};
+use super::writer::{display_bytes, txid_from_display};
+
+/// Errors opening a dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// No manifest in the directory.
+    #[error(
+        "{0} is not a fundtrace dataset (no manifest.json): run `fundtrace ingest --out {0}` first"
+    )]
+    Missing(PathBuf),
+    /// The manifest is unreadable.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// A cache file is unreadable.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+/// A dataset opened for analysis.
+#[derive(Debug)]
+pub struct Dataset {
+    dir: PathBuf,
+    manifest: Manifest,
+    block_hash: MappedColumn<[u8; 32]>,
+    block_time: MappedColumn<u32>,
+    block_first_tx: MappedColumn<u32>,
+    txid: MappedColumn<[u8; 32]>,
+    tx_first_out: MappedColumn<u64>,
+    tx_first_in: MappedColumn<u64>,
+    tx_height: MappedColumn<u32>,
+    out_value: MappedColumn<u64>,
+    out_script: MappedColumn<u32>,
+    out_spent_by: MappedColumn<u32>,
+    in_prev_out: MappedColumn<u64>,
+}
+
+impl Dataset {
+    /// Open the dataset in `dir`.
+    pub fn open(dir: &Path) -> Result<Dataset, OpenError> {
+        let manifest = Manifest::read(dir)?.ok_or_else(|| OpenError::Missing(dir.to_path_buf()))?;
+        let c = manifest.counts;
+        Ok(Dataset {
+            dir: dir.to_path_buf(),
+            block_hash: MappedColumn::open(dir, CacheColumn::BlockHash, c.blocks)?,
+            block_time: MappedColumn::open(dir, CacheColumn::BlockTime, c.blocks)?,
+            block_first_tx: MappedColumn::open(dir, CacheColumn::BlockFirstTx, c.blocks)?,
+            txid: MappedColumn::open(dir, CacheColumn::Txid, c.txs)?,
+            tx_first_out: MappedColumn::open(dir, CacheColumn::TxFirstOut, c.txs)?,
+            tx_first_in: MappedColumn::open(dir, CacheColumn::TxFirstIn, c.txs)?,
+            tx_height: MappedColumn::open(dir, CacheColumn::TxHeight, c.txs)?,
+            out_value: MappedColumn::open(dir, CacheColumn::OutValue, c.outputs)?,
+            out_script: MappedColumn::open(dir, CacheColumn::OutScript, c.outputs)?,
+            out_spent_by: MappedColumn::open(dir, CacheColumn::OutSpentBy, c.outputs)?,
+            in_prev_out: MappedColumn::open(dir, CacheColumn::InPrevOut, c.inputs)?,
+            manifest,
+        })
+    }
+
+    /// The dataset directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Number of blocks.
+    pub fn block_count(&self) -> u32 {
+        self.manifest.counts.blocks as u32
+    }
+
+    /// Number of transactions.
+    pub fn tx_count(&self) -> u32 {
+        self.manifest.counts.txs as u32
+    }
+
+    /// Number of outputs.
+    pub fn output_count(&self) -> u64 {
+        self.manifest.counts.outputs
+    }
+
+    /// Number of inputs (coinbase inputs included).
+    pub fn input_count(&self) -> u64 {
+        self.manifest.counts.inputs
+    }
+
+    /// Hash of the block at `height` (display-order bytes).
+    pub fn block_hash(&self, height: u32) -> [u8; 32] {
+        self.block_hash.as_slice()[height as usize]
+    }
+
+    /// Header time of the block at `height`.
+    pub fn block_time(&self, height: u32) -> u32 {
+        self.block_time.as_slice()[height as usize]
+    }
+
+    /// Transactions of the block at `height`.
+    pub fn block_txs(&self, height: u32) -> Range<TxIx> {
+        let first = self.block_first_tx.as_slice();
+        let start = first[height as usize];
+        let end = first
+            .get(height as usize + 1)
+            .copied()
+            .unwrap_or(self.tx_count());
+        TxIx(start)..TxIx(end)
+    }
+
+    /// The txid of `tx`.
+    pub fn txid(&self, tx: TxIx) -> Txid {
+        txid_from_display(&self.txid.as_slice()[tx.index()])
+    }
+
+    /// Height of the block holding `tx`.
+    pub fn tx_height(&self, tx: TxIx) -> u32 {
+        self.tx_height.as_slice()[tx.index()]
+    }
+
+    /// The outputs of `tx`.
+    pub fn tx_outputs(&self, tx: TxIx) -> Range<OutIx> {
+        let first = self.tx_first_out.as_slice();
+        let end = first
+            .get(tx.index() + 1)
+            .copied()
+            .unwrap_or(self.output_count());
+        OutIx(first[tx.index()])..OutIx(end)
+    }
+
+    /// The inputs of `tx`.
+    pub fn tx_inputs(&self, tx: TxIx) -> Range<InIx> {
+        let first = self.tx_first_in.as_slice();
+        let end = first
+            .get(tx.index() + 1)
+            .copied()
+            .unwrap_or(self.input_count());
+        InIx(first[tx.index()])..InIx(end)
+    }
+
+    /// True for a coinbase transaction.
+    pub fn is_coinbase(&self, tx: TxIx) -> bool {
+        let inputs = self.tx_inputs(tx);
+        inputs.end.0 - inputs.start.0 == 1 && self.prev_out(inputs.start).is_none()
+    }
+
+    /// Value of an output in base units.
+    pub fn value(&self, out: OutIx) -> u64 {
+        self.out_value.as_slice()[out.0 as usize]
+    }
+
+    /// Script of an output.
+    pub fn script_id(&self, out: OutIx) -> ScriptId {
+        ScriptId(self.out_script.as_slice()[out.0 as usize])
+    }
+
+    /// The transaction spending `out`, or `None` while it is unspent at the tip.
+    pub fn spent_by(&self, out: OutIx) -> Option<TxIx> {
+        let s = self.out_spent_by.as_slice()[out.0 as usize];
+        // Values past the committed transactions can only come from an interrupted ingest.
+        (s < self.tx_count()).then_some(TxIx(s))
+    }
+
+    /// The output that input `input` spends, or `None` for a coinbase input.
+    pub fn prev_out(&self, input: InIx) -> Option<OutIx> {
+        let o = self.in_prev_out.as_slice()[input.0 as usize];
+        (o != OutIx::NONE.0).then_some(OutIx(o))
+    }
+
+    /// The transaction that created `out` (binary search over `tx_first_out`).
+    pub fn out_tx(&self, out: OutIx) -> TxIx {
+        let first = self.tx_first_out.as_slice();
+        // The last tx whose first output is ≤ out (every valid tx has at least one output).
+        let ix = first.partition_point(|&f| f <= out.0);
+        TxIx((ix - 1) as u32)
+    }
+
+    /// Position of `out` among its transaction's outputs.
+    pub fn vout(&self, out: OutIx) -> u32 {
+        (out.0 - self.tx_outputs(self.out_tx(out)).start.0) as u32
+    }
+
+    /// The input position at which `out` is spent, if it is.
+    pub fn spent_in_pos(&self, out: OutIx) -> Option<u32> {
+        let spender = self.spent_by(out)?;
+        let inputs = self.tx_inputs(spender);
+        (inputs.start.0..inputs.end.0)
+            .position(|i| self.prev_out(InIx(i)) == Some(out))
+            .map(|p| p as u32)
+    }
+
+    /// Find a transaction by txid (a parallel scan of the txid column).
+    pub fn find_txid(&self, txid: &Txid) -> Option<TxIx> {
+        use rayon::prelude::*;
+        let wanted = display_bytes(txid);
+        self.txid
+            .as_slice()
+            .par_iter()
+            .position_first(|t| *t == wanted)
+            .map(|i| TxIx(i as u32))
+    }
+
+    /// All outputs paying to `script`.
+    pub fn outputs_of_script(&self, script: ScriptId) -> Vec<OutIx> {
+        use rayon::prelude::*;
+        self.out_script
+            .as_slice()
+            .par_iter()
+            .enumerate()
+            .filter(|(_, &s)| s == script.0)
+            .map(|(o, _)| OutIx(o as u64))
+            .collect()
+    }
+}
+
+/// Address strings and script kinds of some scripts, read from the `scripts` partitions that
+/// hold them.
+pub fn script_addresses(
+    ds: &Dataset,
+    ids: &[ScriptId],
+) -> Result<std::collections::BTreeMap<ScriptId, (String, String)>, super::read::ReadError> {
+    use arrow::array::{Array, StringArray};
+    let mut wanted: Vec<ScriptId> = ids.to_vec();
+    wanted.sort();
+    wanted.dedup();
+    let mut found = std::collections::BTreeMap::new();
+    for part in &ds.manifest.partitions {
+        let (lo, hi) = (part.first.scripts, part.first.scripts + part.rows.scripts);
+        if !wanted.iter().any(|s| (lo..hi).contains(&(s.0 as u64))) {
+            continue;
+        }
+        let Some(file) = part.files.iter().find(|f| f.table == "scripts") else {
+            continue;
+        };
+        let mut row = lo;
+        for batch in super::read::read_file(&ds.dir.join(&file.path), &["address", "kind"])? {
+            let strings = |i: usize| {
+                batch
+                    .column(i)
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .cloned()
+            };
+            let (Some(addr), Some(kind)) = (strings(0), strings(1)) else {
+                continue;
+            };
+            for i in 0..batch.num_rows() {
+                let id = ScriptId((row + i as u64) as u32);
+                if wanted.binary_search(&id).is_ok() {
+                    found.insert(id, (addr.value(i).to_string(), kind.value(i).to_string()));
+                }
+            }
+            row += batch.num_rows() as u64;
+        }
+    }
+    Ok(found)
+}
+
+/// The script id of an address string, scanning the `scripts` tables.
+pub fn find_address(
+    ds: &Dataset,
+    address: &str,
+) -> Result<Option<ScriptId>, super::read::ReadError> {
+    use arrow::array::{Array, StringArray};
+    let mut row = 0u64;
+    for batch in super::read::read_table(&ds.dir, &ds.manifest, "scripts", &["address"])? {
+        if let Some(col) = batch.column(0).as_any().downcast_ref::<StringArray>() {
+            if let Some(i) = (0..col.len()).find(|&i| col.value(i) == address) {
+                return Ok(Some(ScriptId((row + i as u64) as u32)));
+            }
+        }
+        row += batch.num_rows() as u64;
+    }
+    Ok(None)
+}

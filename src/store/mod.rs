@@ -1,0 +1,16 @@
+//! The columnar transaction graph: dense ids, Parquet partitions, manifest, binary cache, and
+//! the in-memory view used for analysis.
+
+pub mod atomic;
+pub mod cache;
+pub mod dataset;
+pub mod ids;
+pub mod manifest;
+pub mod read;
+pub mod tables;
+pub mod writer;
+
+pub use dataset::Dataset;
+pub use ids::{InIx, OutIx, ScriptId, TxIx};
+pub use manifest::Manifest;
+pub use writer::{DatasetWriter, PartitionPolicy, StoreError};

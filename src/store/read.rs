@@ -1,0 +1,109 @@
+//! Reading the Parquet tables of a dataset back (for resuming an ingest and for look-ups).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, ArrayRef, BinaryArray, RecordBatch};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+
+use super::manifest::Manifest;
+
+/// Errors reading a table.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be opened.
+    #[error("cannot open {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not readable Parquet or lacks the column.
+    #[error("cannot read {path}: {message}; the dataset is damaged: ingest it again")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Read the named columns of every partition of `table`, in partition order.
+pub fn read_table(
+    dir: &Path,
+    manifest: &Manifest,
+    table: &str,
+    columns: &[&str],
+) -> Result<Vec<RecordBatch>, ReadError> {
+    let mut batches = Vec::new();
+    for partition in &manifest.partitions {
+        for file in partition.files.iter().filter(|f| f.table == table) {
+            let path = dir.join(&file.path);
+            batches.extend(read_file(&path, columns)?);
+        }
+    }
+    Ok(batches)
+}
+
+/// Read the named columns of one Parquet file.
+pub fn read_file(path: &Path, columns: &[&str]) -> Result<Vec<RecordBatch>, ReadError> {
+    let bad = |message: String| ReadError::Parquet {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = File::open(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(e.to_string()))?;
+    let schema = builder.parquet_schema();
+    let mut indices = Vec::new();
+    for name in columns {
+        let ix = (0..schema.num_columns())
+            .find(|&i| schema.column(i).name() == *name)
+            .ok_or_else(|| bad(format!("no column '{name}'")))?;
+        indices.push(ix);
+    }
+    let mask = ProjectionMask::leaves(schema, indices);
+    let reader = builder
+        .with_projection(mask)
+        .build()
+        .map_err(|e| bad(e.to_string()))?;
+    reader.map(|b| b.map_err(|e| bad(e.to_string()))).collect()
+}
+
+/// One column of `table` across all partitions, as arrays.
+pub fn read_column(
+    dir: &Path,
+    manifest: &Manifest,
+    table: &str,
+    column: &str,
+) -> Result<Vec<ArrayRef>, ReadError> {
+    Ok(read_table(dir, manifest, table, &[column])?
+        .into_iter()
+        .map(|b| b.column(0).clone())
+        .collect())
+}
+
+/// A binary column of `table` across all partitions, as owned byte strings.
+pub fn read_table_column_binary(
+    dir: &Path,
+    manifest: &Manifest,
+    table: &str,
+    column: &str,
+) -> Result<Vec<Vec<u8>>, ReadError> {
+    let mut out = Vec::new();
+    for array in read_column(dir, manifest, table, column)? {
+        let array = array
+            .as_any()
+            .downcast_ref::<BinaryArray>()
+            .ok_or_else(|| ReadError::Parquet {
+                path: dir.join(table),
+                message: format!("column '{column}' is not binary"),
+            })?;
+        out.extend(array.iter().map(|v| v.unwrap_or_default().to_vec()));
+    }
+    Ok(out)
+}

@@ -1,0 +1,830 @@
+//! Building and extending a dataset: ids assigned in chain order, inputs resolved to the
+//! outputs they spend, scripts interned, and committed partition by partition.
+//!
+//! Commit protocol (one partition at a time): append the partition's rows to the binary cache
+//! and patch `spent_by` of older outputs; write the partition's Parquet files and rewrite the
+//! `outputs` files of older partitions whose outputs it spent; replace `manifest.json` last.
+//! Every file write is atomic. A run killed at any point leaves the last manifest valid; the next
+//! run cuts the cache back to the manifest, removes files the manifest does not list, rebuilds
+//! the spend index from the committed inputs and goes on, so it ends with the same manifest as an
+//! uninterrupted run.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::{Path, PathBuf};
+
+use bitcoin::hashes::Hash;
+use bitcoin::Txid;
+use rustc_hash::FxBuildHasher;
+
+use super::atomic::{sha256_hex, write_atomic};
+use super::cache::{as_bytes, CacheColumn, CacheError, CacheWriter, MappedColumn};
+use super::ids::{OutIx, TxIx};
+use super::manifest::{
+    Counts, Manifest, ManifestError, Partition, PartitionFile, Tip, MANIFEST_FILE, TABLES,
+};
+use super::read::{read_table_column_binary, ReadError};
+use super::tables::{
+    to_parquet, BlocksTable, Hash32, InputsTable, OutputsTable, ScriptsTable, TxsTable,
+};
+use crate::chain::Chain;
+use crate::ingest::block::ParsedBlock;
+
+/// Outputs per dirty-tracking chunk of `spent_by`.
+const CHUNK: usize = 1 << 16;
+
+/// Errors while building a dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file could not be written or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The manifest could not be read.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// A cache file problem.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    /// A Parquet table could not be read back.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// Parquet encoding failed.
+    #[error("cannot encode {table} for heights {start}..={end}: {source}")]
+    Parquet {
+        /// The table.
+        table: &'static str,
+        /// First height of the partition.
+        start: u32,
+        /// Last height of the partition.
+        end: u32,
+        /// The encoder's error.
+        source: parquet::errors::ParquetError,
+    },
+    /// The dataset belongs to another chain.
+    #[error("dataset {dir} holds {found} blocks, not {asked}: use --chain {found} or another --out directory")]
+    WrongChain {
+        /// The dataset.
+        dir: PathBuf,
+        /// Its chain.
+        found: &'static str,
+        /// The chain asked for.
+        asked: &'static str,
+    },
+    /// A block does not extend the stored tip.
+    #[error(
+        "block {hash} at height {height} does not extend the stored tip (its parent is {prev}, the tip is {tip}); \
+         the source's chain differs from the dataset's (a reorg below the tip, or another chain)"
+    )]
+    NotConnected {
+        /// Height of the block.
+        height: u32,
+        /// Its hash.
+        hash: String,
+        /// Its parent.
+        prev: String,
+        /// The stored tip.
+        tip: String,
+    },
+    /// An input spends an output the dataset does not hold.
+    #[error(
+        "block {height} ({hash}) tx {txid} input {pos} spends {prev_txid}:{vout}, which is not an unspent output \
+         of an earlier transaction; blocks before this one are missing or the data is corrupt"
+    )]
+    UnknownPrevout {
+        /// Height of the block.
+        height: u32,
+        /// Its hash.
+        hash: String,
+        /// The spending transaction.
+        txid: Txid,
+        /// The input position.
+        pos: u32,
+        /// The funding txid.
+        prev_txid: Txid,
+        /// The funding output index.
+        vout: u32,
+    },
+    /// A transaction pays out more than it takes in.
+    #[error(
+        "block {height} tx {txid} spends {inputs} but pays out {outputs}: the block is invalid"
+    )]
+    ValueCreated {
+        /// Height of the block.
+        height: u32,
+        /// The transaction.
+        txid: Txid,
+        /// Sum of its inputs.
+        inputs: u128,
+        /// Sum of its outputs.
+        outputs: u128,
+    },
+    /// An id space ran out (more than 2^32 transactions or scripts).
+    #[error("the dataset would exceed {0} ids; split it by height range")]
+    IdOverflow(&'static str),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// When a partition is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionPolicy {
+    /// Close once the partition holds at least this many transactions.
+    pub max_txs: u64,
+    /// Close once the partition holds this many blocks.
+    pub max_blocks: u32,
+}
+
+impl Default for PartitionPolicy {
+    fn default() -> Self {
+        PartitionPolicy {
+            max_txs: 1_000_000,
+            max_blocks: 50_000,
+        }
+    }
+}
+
+/// A hasher for keys that are already uniform hashes (txids): the first 8 bytes are the hash.
+#[derive(Default)]
+struct PrefixHasher(u64);
+
+impl Hasher for PrefixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        if bytes.len() >= 8 {
+            self.0 ^= u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+        } else {
+            for &b in bytes {
+                self.0 = self.0.rotate_left(8) ^ b as u64;
+            }
+        }
+    }
+    fn write_usize(&mut self, _: usize) {}
+}
+
+/// A transaction that still has unspent spendable outputs.
+#[derive(Debug, Clone, Copy)]
+struct Unspent {
+    tx: TxIx,
+    remaining: u32,
+}
+
+/// Rows of the partition being built.
+#[derive(Debug, Default)]
+struct Pending {
+    start_height: u32,
+    end_height: u32,
+    first: Counts,
+    blocks: BlocksTable,
+    txs: TxsTable,
+    inputs: InputsTable,
+    scripts: ScriptsTable,
+    out_value: Vec<u64>,
+    out_script: Vec<u32>,
+}
+
+/// Summary of what a writer added.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Added {
+    /// Rows added by this writer.
+    pub rows: Counts,
+    /// Partitions committed.
+    pub partitions: u64,
+}
+
+/// Builds or extends the dataset in one directory.
+pub struct DatasetWriter {
+    dir: PathBuf,
+    chain: Chain,
+    policy: PartitionPolicy,
+    manifest: Manifest,
+    cache: CacheWriter,
+    /// Counts including the pending partition.
+    next: Counts,
+    tip: Option<Tip>,
+    tx_first_out: Vec<u64>,
+    spent_by: Vec<u32>,
+    spent_pos: Vec<u32>,
+    committed_values: MappedColumn<u64>,
+    unspendable_scripts: Vec<bool>,
+    utxo: HashMap<Txid, Unspent, BuildHasherDefault<PrefixHasher>>,
+    scripts: HashMap<Box<[u8]>, u32, FxBuildHasher>,
+    dirty_chunks: BTreeSet<usize>,
+    pending: Option<Pending>,
+    added: Added,
+}
+
+impl DatasetWriter {
+    /// Open dataset `dir` for appending, creating it when it does not exist, and recover from an
+    /// interrupted earlier run.
+    pub fn open(
+        dir: &Path,
+        chain: Chain,
+        policy: PartitionPolicy,
+    ) -> Result<DatasetWriter, StoreError> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let manifest = match Manifest::read(dir)? {
+            Some(m) if m.chain != chain => {
+                return Err(StoreError::WrongChain {
+                    dir: dir.into(),
+                    found: m.chain.name(),
+                    asked: chain.name(),
+                })
+            }
+            Some(m) => m,
+            None => Manifest::new(chain),
+        };
+        remove_uncommitted_files(dir, &manifest)?;
+        let cache = CacheWriter::open(dir, &manifest.counts)?;
+        let counts = manifest.counts;
+        let mut writer = DatasetWriter {
+            dir: dir.to_path_buf(),
+            chain,
+            policy,
+            next: counts,
+            tip: manifest.tip.clone(),
+            manifest,
+            cache,
+            tx_first_out: Vec::new(),
+            spent_by: Vec::new(),
+            spent_pos: Vec::new(),
+            committed_values: MappedColumn::open(dir, CacheColumn::OutValue, counts.outputs)?,
+            unspendable_scripts: Vec::new(),
+            utxo: HashMap::default(),
+            scripts: HashMap::default(),
+            dirty_chunks: BTreeSet::new(),
+            pending: None,
+            added: Added::default(),
+        };
+        writer.rebuild_state()?;
+        Ok(writer)
+    }
+
+    /// Rebuild the in-memory spend index, UTXO map and script map from the committed dataset.
+    fn rebuild_state(&mut self) -> Result<(), StoreError> {
+        let counts = self.manifest.counts;
+        let dir = self.dir.clone();
+        self.tx_first_out = MappedColumn::<u64>::open(&dir, CacheColumn::TxFirstOut, counts.txs)?
+            .as_slice()
+            .to_vec();
+        let first_in = MappedColumn::<u64>::open(&dir, CacheColumn::TxFirstIn, counts.txs)?;
+        let prev_out = MappedColumn::<u64>::open(&dir, CacheColumn::InPrevOut, counts.inputs)?;
+        self.spent_by = vec![TxIx::NONE.0; counts.outputs as usize];
+        self.spent_pos = vec![u32::MAX; counts.outputs as usize];
+        let first_in = first_in.as_slice();
+        for (tx, &start) in first_in.iter().enumerate() {
+            let end = first_in.get(tx + 1).copied().unwrap_or(counts.inputs);
+            for (pos, &out) in prev_out.as_slice()[start as usize..end as usize]
+                .iter()
+                .enumerate()
+            {
+                if out != OutIx::NONE.0 {
+                    self.spent_by[out as usize] = tx as u32;
+                    self.spent_pos[out as usize] = pos as u32;
+                }
+            }
+        }
+        // Chunks whose stored spent_by differs (patched by an interrupted run) must be rewritten.
+        let stored = MappedColumn::<u32>::open(&dir, CacheColumn::OutSpentBy, counts.outputs)?;
+        for (chunk, (a, b)) in stored
+            .as_slice()
+            .chunks(CHUNK)
+            .zip(self.spent_by.chunks(CHUNK))
+            .enumerate()
+        {
+            if a != b {
+                self.dirty_chunks.insert(chunk);
+            }
+        }
+        // Scripts: the intern map and which are unspendable.
+        let scripts = read_table_column_binary(&dir, &self.manifest, "scripts", "script")?;
+        self.unspendable_scripts = scripts.iter().map(|s| is_unspendable(s)).collect();
+        self.scripts.reserve(scripts.len());
+        for (id, script) in scripts.into_iter().enumerate() {
+            self.scripts.insert(script.into_boxed_slice(), id as u32);
+        }
+        // UTXO map: transactions with unspent spendable outputs.
+        let txids = MappedColumn::<[u8; 32]>::open(&dir, CacheColumn::Txid, counts.txs)?;
+        let out_script = MappedColumn::<u32>::open(&dir, CacheColumn::OutScript, counts.outputs)?;
+        for (tx, display) in txids.as_slice().iter().enumerate() {
+            let start = self.tx_first_out[tx] as usize;
+            let end = self
+                .tx_first_out
+                .get(tx + 1)
+                .map_or(counts.outputs as usize, |&e| e as usize);
+            let remaining = (start..end)
+                .filter(|&o| {
+                    self.spent_by[o] == TxIx::NONE.0
+                        && !self.unspendable_scripts[out_script.as_slice()[o] as usize]
+                })
+                .count() as u32;
+            if remaining > 0 {
+                self.utxo.insert(
+                    txid_from_display(display),
+                    Unspent {
+                        tx: TxIx(tx as u32),
+                        remaining,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The next height this dataset expects.
+    pub fn next_height(&self) -> u32 {
+        self.tip.as_ref().map_or(0, |t| t.height + 1)
+    }
+
+    /// The committed manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Append the block at `height` (which must be [`Self::next_height`]); commits a partition
+    /// when it is full.
+    pub fn push_block(&mut self, height: u32, block: &ParsedBlock) -> Result<(), StoreError> {
+        assert_eq!(
+            height,
+            self.next_height(),
+            "blocks are pushed in height order"
+        );
+        if let Some(tip) = &self.tip {
+            if block.prev_hash.to_string() != tip.hash {
+                return Err(StoreError::NotConnected {
+                    height,
+                    hash: block.hash.to_string(),
+                    prev: block.prev_hash.to_string(),
+                    tip: tip.hash.clone(),
+                });
+            }
+        }
+        let next = self.next;
+        let pending = self.pending.get_or_insert_with(|| Pending {
+            start_height: height,
+            first: next,
+            ..Pending::default()
+        });
+        pending.end_height = height;
+        let block_hash = block.hash.to_string();
+        let first_tx = self.next.txs;
+        for tx in &block.txs {
+            let tx_ix =
+                u32::try_from(self.next.txs).map_err(|_| StoreError::IdOverflow("transaction"))?;
+            if tx_ix == TxIx::NONE.0 {
+                return Err(StoreError::IdOverflow("transaction"));
+            }
+            let first_in = self.next.inputs;
+            let first_out = self.next.outputs;
+            let mut input_sum: u128 = 0;
+            for (pos, prevout) in tx.inputs.iter().enumerate() {
+                pending.inputs.in_ix.push(self.next.inputs);
+                pending.inputs.tx_ix.push(tx_ix);
+                pending.inputs.pos.push(pos as u32);
+                self.next.inputs += 1;
+                let Some((prev_txid, vout)) = *prevout else {
+                    pending.inputs.prev_out.push(None);
+                    continue;
+                };
+                let unknown = || StoreError::UnknownPrevout {
+                    height,
+                    hash: block_hash.clone(),
+                    txid: tx.txid,
+                    pos: pos as u32,
+                    prev_txid,
+                    vout,
+                };
+                let entry = self.utxo.get_mut(&prev_txid).ok_or_else(unknown)?;
+                let funding = entry.tx.index();
+                let start = self.tx_first_out[funding];
+                let end = self
+                    .tx_first_out
+                    .get(funding + 1)
+                    .copied()
+                    .unwrap_or(self.next.outputs);
+                let out = start + vout as u64;
+                if out >= end || self.spent_by[out as usize] != TxIx::NONE.0 {
+                    return Err(unknown());
+                }
+                self.spent_by[out as usize] = tx_ix;
+                self.spent_pos[out as usize] = pos as u32;
+                entry.remaining -= 1;
+                if entry.remaining == 0 {
+                    self.utxo.remove(&prev_txid);
+                }
+                let value = if out >= pending.first.outputs {
+                    pending.out_value[(out - pending.first.outputs) as usize]
+                } else {
+                    self.dirty_chunks.insert(out as usize / CHUNK);
+                    self.committed_values.as_slice()[out as usize]
+                };
+                input_sum += value as u128;
+                pending.inputs.prev_out.push(Some(out));
+            }
+            let mut output_sum: u128 = 0;
+            let mut spendable = 0u32;
+            for (value, script) in &tx.outputs {
+                output_sum += *value as u128;
+                let script_id = match self.scripts.get(script.as_slice()) {
+                    Some(&id) => id,
+                    None => {
+                        let id = u32::try_from(self.next.scripts)
+                            .map_err(|_| StoreError::IdOverflow("script"))?;
+                        self.scripts.insert(script.clone().into_boxed_slice(), id);
+                        self.unspendable_scripts.push(is_unspendable(script));
+                        pending.scripts.script_id.push(id);
+                        pending.scripts.script.push(script.clone());
+                        pending.scripts.first_tx.push(tx_ix);
+                        self.next.scripts += 1;
+                        id
+                    }
+                };
+                if !self.unspendable_scripts[script_id as usize] {
+                    spendable += 1;
+                }
+                pending.out_value.push(*value);
+                pending.out_script.push(script_id);
+                self.spent_by.push(TxIx::NONE.0);
+                self.spent_pos.push(u32::MAX);
+                self.next.outputs += 1;
+            }
+            let coinbase = tx.is_coinbase();
+            let fee = if coinbase {
+                None
+            } else if input_sum < output_sum {
+                return Err(StoreError::ValueCreated {
+                    height,
+                    txid: tx.txid,
+                    inputs: input_sum,
+                    outputs: output_sum,
+                });
+            } else {
+                Some((input_sum - output_sum) as u64)
+            };
+            if spendable > 0 {
+                // A duplicate txid (BIP30, mainnet heights 91842 and 91880) replaces the older
+                // transaction, whose outputs become unspendable, as in Bitcoin Core.
+                self.utxo.insert(
+                    tx.txid,
+                    Unspent {
+                        tx: TxIx(tx_ix),
+                        remaining: spendable,
+                    },
+                );
+            }
+            self.tx_first_out.push(first_out);
+            let t = &mut pending.txs;
+            t.tx_ix.push(tx_ix);
+            t.txid.push(display_bytes(&tx.txid));
+            t.height.push(height);
+            t.first_out.push(first_out);
+            t.first_in.push(first_in);
+            t.n_in.push(tx.inputs.len() as u32);
+            t.n_out.push(tx.outputs.len() as u32);
+            t.fee.push(fee);
+            t.coinbase.push(coinbase);
+            t.segwit.push(tx.segwit);
+            self.next.txs += 1;
+        }
+        let b = &mut pending.blocks;
+        b.height.push(height);
+        b.hash.push(block.hash.to_byte_array_display());
+        b.prev_hash.push(block.prev_hash.to_byte_array_display());
+        b.time.push(block.time);
+        b.first_tx.push(first_tx as u32);
+        b.tx_count.push(block.txs.len() as u32);
+        b.size.push(block.size);
+        self.next.blocks += 1;
+        self.tip = Some(Tip {
+            height,
+            hash: block_hash,
+        });
+        let full = (self.next.txs - pending.first.txs) >= self.policy.max_txs
+            || (self.next.blocks - pending.first.blocks) >= self.policy.max_blocks as u64;
+        if full {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Commit the pending partition (if any) and rewrite what it made dirty. Idempotent.
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_none() && self.dirty_chunks.is_empty() {
+            return Ok(());
+        }
+        let pending = self.pending.take();
+        // 1. The binary cache: new rows, then spent_by of older outputs.
+        if let Some(p) = &pending {
+            self.append_cache(p)?;
+        }
+        let committed_outputs = self.manifest.counts.outputs as usize;
+        for &chunk in &self.dirty_chunks {
+            let start = chunk * CHUNK;
+            let end = ((chunk + 1) * CHUNK).min(committed_outputs);
+            if start < end {
+                self.cache.write_rows_at(
+                    CacheColumn::OutSpentBy,
+                    start as u64,
+                    as_bytes(&self.spent_by[start..end]),
+                )?;
+            }
+        }
+        if let Some(p) = &pending {
+            let new = &self.spent_by[p.first.outputs as usize..self.next.outputs as usize];
+            self.cache
+                .write_rows_at(CacheColumn::OutSpentBy, p.first.outputs, as_bytes(new))?;
+        }
+        self.cache.sync()?;
+        // 2. Parquet: the new partition, then outputs of older partitions it spent from.
+        let mut manifest = self.manifest.clone();
+        if let Some(p) = pending {
+            let partition = self.write_partition(p)?;
+            manifest.partitions.push(partition);
+        }
+        let dirty: Vec<usize> = (0..self.manifest.partitions.len())
+            .filter(|&i| {
+                let part = &self.manifest.partitions[i];
+                let (start, end) = (
+                    part.first.outputs as usize,
+                    (part.first.outputs + part.rows.outputs) as usize,
+                );
+                end > start
+                    && self
+                        .dirty_chunks
+                        .range(start / CHUNK..=(end - 1) / CHUNK)
+                        .next()
+                        .is_some()
+            })
+            .collect();
+        for i in dirty {
+            let part = &manifest.partitions[i];
+            let file =
+                self.write_outputs(part.start_height, part.end_height, part.first, part.rows)?;
+            let slot = TABLES
+                .iter()
+                .position(|&t| t == "outputs")
+                .expect("outputs is a table");
+            manifest.partitions[i].files[slot] = file;
+        }
+        // 3. The manifest, last.
+        manifest.counts = self.next;
+        manifest.tip = self.tip.clone();
+        let path = self.dir.join(MANIFEST_FILE);
+        write_atomic(&path, manifest.to_json().as_bytes()).map_err(io_err(&path))?;
+        self.manifest = manifest;
+        self.dirty_chunks.clear();
+        self.committed_values =
+            MappedColumn::open(&self.dir, CacheColumn::OutValue, self.next.outputs)?;
+        Ok(())
+    }
+
+    fn append_cache(&mut self, p: &Pending) -> Result<(), StoreError> {
+        let c = &mut self.cache;
+        c.append(CacheColumn::BlockHash, as_bytes(&p.blocks.hash))?;
+        c.append(CacheColumn::BlockTime, as_bytes(&p.blocks.time))?;
+        c.append(CacheColumn::BlockFirstTx, as_bytes(&p.blocks.first_tx))?;
+        c.append(CacheColumn::Txid, as_bytes(&p.txs.txid))?;
+        c.append(CacheColumn::TxFirstOut, as_bytes(&p.txs.first_out))?;
+        c.append(CacheColumn::TxFirstIn, as_bytes(&p.txs.first_in))?;
+        c.append(CacheColumn::TxHeight, as_bytes(&p.txs.height))?;
+        c.append(CacheColumn::OutValue, as_bytes(&p.out_value))?;
+        c.append(CacheColumn::OutScript, as_bytes(&p.out_script))?;
+        let prev: Vec<u64> = p
+            .inputs
+            .prev_out
+            .iter()
+            .map(|o| o.unwrap_or(OutIx::NONE.0))
+            .collect();
+        c.append(CacheColumn::InPrevOut, as_bytes(&prev))?;
+        // spent_by rows are written by the caller (they may already be patched).
+        Ok(())
+    }
+
+    fn write_partition(&mut self, mut p: Pending) -> Result<Partition, StoreError> {
+        let (start, end) = (p.start_height, p.end_height);
+        let rows = Counts {
+            blocks: p.blocks.height.len() as u64,
+            txs: p.txs.tx_ix.len() as u64,
+            outputs: p.out_value.len() as u64,
+            inputs: p.inputs.in_ix.len() as u64,
+            scripts: p.scripts.script_id.len() as u64,
+        };
+        let chain = self.chain;
+        p.scripts.address = {
+            use rayon::prelude::*;
+            p.scripts
+                .script
+                .par_iter()
+                .map(|s| chain.script_to_address(s))
+                .collect()
+        };
+        p.scripts.kind = p
+            .scripts
+            .script
+            .iter()
+            .map(|s| script_kind_name(s))
+            .collect();
+        let mut files = Vec::with_capacity(TABLES.len());
+        for table in TABLES {
+            let file = match table {
+                "blocks" => self.write_table(
+                    table,
+                    start,
+                    end,
+                    std::mem::take(&mut p.blocks).into_batch(),
+                )?,
+                "txs" => {
+                    self.write_table(table, start, end, std::mem::take(&mut p.txs).into_batch())?
+                }
+                "outputs" => self.write_outputs(start, end, p.first, rows)?,
+                "inputs" => self.write_table(
+                    table,
+                    start,
+                    end,
+                    std::mem::take(&mut p.inputs).into_batch(),
+                )?,
+                "scripts" => self.write_table(
+                    table,
+                    start,
+                    end,
+                    std::mem::take(&mut p.scripts).into_batch(),
+                )?,
+                _ => unreachable!("TABLES lists exactly these"),
+            };
+            files.push(file);
+        }
+        self.added.partitions += 1;
+        add_counts(&mut self.added.rows, &rows);
+        Ok(Partition {
+            start_height: start,
+            end_height: end,
+            first: p.first,
+            rows,
+            files,
+        })
+    }
+
+    /// Build the outputs table of a partition from the cache and the in-memory spend index.
+    fn write_outputs(
+        &self,
+        start: u32,
+        end: u32,
+        first: Counts,
+        rows: Counts,
+    ) -> Result<PartitionFile, StoreError> {
+        let (o0, o1) = (first.outputs, first.outputs + rows.outputs);
+        let values = MappedColumn::<u64>::open(&self.dir, CacheColumn::OutValue, o1)?;
+        let scripts = MappedColumn::<u32>::open(&self.dir, CacheColumn::OutScript, o1)?;
+        let mut t = OutputsTable::default();
+        for tx in first.txs..first.txs + rows.txs {
+            let a = self.tx_first_out[tx as usize];
+            let b = self
+                .tx_first_out
+                .get(tx as usize + 1)
+                .copied()
+                .unwrap_or(self.next.outputs);
+            for vout in 0..(b - a) {
+                t.tx_ix.push(tx as u32);
+                t.vout.push(vout as u32);
+            }
+        }
+        t.out_ix = (o0..o1).collect();
+        t.value = values.as_slice()[o0 as usize..].to_vec();
+        t.script_id = scripts.as_slice()[o0 as usize..].to_vec();
+        let range = o0 as usize..o1 as usize;
+        t.spent_by = self.spent_by[range.clone()]
+            .iter()
+            .map(|&s| (s != TxIx::NONE.0).then_some(s))
+            .collect();
+        t.spent_in_pos = self.spent_pos[range]
+            .iter()
+            .map(|&s| (s != u32::MAX).then_some(s))
+            .collect();
+        self.write_table("outputs", start, end, t.into_batch())
+    }
+
+    fn write_table(
+        &self,
+        table: &'static str,
+        start: u32,
+        end: u32,
+        batch: arrow::array::RecordBatch,
+    ) -> Result<PartitionFile, StoreError> {
+        let bytes = to_parquet(&batch).map_err(|source| StoreError::Parquet {
+            table,
+            start,
+            end,
+            source,
+        })?;
+        let rel = partition_path(table, start, end);
+        let path = self.dir.join(&rel);
+        write_atomic(&path, &bytes).map_err(io_err(&path))?;
+        Ok(PartitionFile {
+            table: table.to_string(),
+            path: rel,
+            bytes: bytes.len() as u64,
+            sha256: sha256_hex(&bytes),
+        })
+    }
+
+    /// Commit what is pending and return what this writer added.
+    pub fn finish(mut self) -> Result<(Manifest, Added), StoreError> {
+        self.commit()?;
+        Ok((self.manifest, self.added))
+    }
+}
+
+fn add_counts(total: &mut Counts, rows: &Counts) {
+    total.blocks += rows.blocks;
+    total.txs += rows.txs;
+    total.outputs += rows.outputs;
+    total.inputs += rows.inputs;
+    total.scripts += rows.scripts;
+}
+
+/// The path of a partition file relative to the dataset: `outputs/part-000000000-000004312.parquet`.
+pub fn partition_path(table: &str, start: u32, end: u32) -> String {
+    format!("{table}/part-{start:09}-{end:09}.parquet")
+}
+
+/// Remove files in table directories that the manifest does not list (left by an interrupted run).
+fn remove_uncommitted_files(dir: &Path, manifest: &Manifest) -> Result<(), StoreError> {
+    let listed: BTreeSet<&str> = manifest
+        .partitions
+        .iter()
+        .flat_map(|p| p.files.iter().map(|f| f.path.as_str()))
+        .collect();
+    for table in TABLES {
+        let table_dir = dir.join(table);
+        let entries = match std::fs::read_dir(&table_dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(StoreError::Io {
+                    path: table_dir,
+                    source,
+                })
+            }
+        };
+        for entry in entries {
+            let entry = entry.map_err(io_err(&table_dir))?;
+            let rel = format!("{table}/{}", entry.file_name().to_string_lossy());
+            if !listed.contains(rel.as_str()) {
+                let path = entry.path();
+                tracing::info!(file = %path.display(), "removing a file left by an interrupted ingest");
+                std::fs::remove_file(&path).map_err(io_err(&path))?;
+            }
+        }
+    }
+    let tmp = dir.join(format!(".{MANIFEST_FILE}.tmp"));
+    if tmp.exists() {
+        std::fs::remove_file(&tmp).map_err(io_err(&tmp))?;
+    }
+    Ok(())
+}
+
+/// Display-order bytes of a hash (as explorers print it).
+trait DisplayBytes {
+    fn to_byte_array_display(&self) -> Hash32;
+}
+
+impl DisplayBytes for bitcoin::BlockHash {
+    fn to_byte_array_display(&self) -> Hash32 {
+        let mut b = self.to_byte_array();
+        b.reverse();
+        b
+    }
+}
+
+/// Display-order bytes of a txid.
+pub fn display_bytes(txid: &Txid) -> Hash32 {
+    let mut b = txid.to_byte_array();
+    b.reverse();
+    b
+}
+
+/// The txid whose display-order bytes are `display`.
+pub fn txid_from_display(display: &Hash32) -> Txid {
+    let mut b = *display;
+    b.reverse();
+    Txid::from_byte_array(b)
+}
+
+fn is_unspendable(script: &[u8]) -> bool {
+    crate::chain::is_unspendable(script)
+}
+
+fn script_kind_name(script: &[u8]) -> &'static str {
+    crate::chain::classify(script).name()
+}

@@ -1,0 +1,425 @@
+//! End-to-end ingest of real mainnet and testnet blocks from ../shared/datasets/real.
+//! Expected figures come from ../shared/datasets/real/SOURCES.md and from reading the blocks.
+
+mod support;
+
+use std::path::Path;
+
+use fundtrace::chain::Chain;
+use fundtrace::ingest::block::parse_block;
+use fundtrace::store::dataset::script_addresses;
+use fundtrace::store::{Dataset, InIx, OutIx, TxIx};
+use support::*;
+
+const TIP_4312: &str = "00000000a9da635727dce622d78361b153ce3334e6a60d4377fad529abfc7863";
+const HAL_TX: &str = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16";
+const MAINNET_MAGIC: [u8; 4] = [0xf9, 0xbe, 0xb4, 0xd9];
+
+fn ingest(blocks_dir: &Path, chain: &str, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "ingest",
+        "--blocks-dir",
+        blocks_dir.to_str().unwrap(),
+        "--chain",
+        chain,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run_ok(&args)
+}
+
+fn mainnet_dir() -> Option<std::path::PathBuf> {
+    real_data("btc-mainnet/blk_0-4312.dat").map(|f| f.parent().unwrap().to_path_buf())
+}
+
+#[test]
+fn mainnet_0_4312_has_the_published_counts_and_tip() {
+    let Some(dir) = mainnet_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    ingest(&dir, "bitcoin", &out, &[]);
+    let ds = Dataset::open(&out).unwrap();
+    assert_eq!(ds.block_count(), 4313);
+    assert_eq!(ds.tx_count(), 4371);
+    assert_eq!(ds.input_count(), 4560);
+    assert_eq!(ds.output_count(), 4397);
+    let tip = ds.manifest().tip.clone().unwrap();
+    assert_eq!((tip.height, tip.hash.as_str()), (4312, TIP_4312));
+    let coinbase_inputs = (0..ds.input_count())
+        .filter(|&i| ds.prev_out(InIx(i)).is_none())
+        .count();
+    assert_eq!(coinbase_inputs, 4313, "one coinbase input per block");
+    assert_eq!(ds.input_count() as usize - coinbase_inputs, 247);
+}
+
+#[test]
+fn hal_finney_payment_spends_block_9_coinbase_and_pays_10_btc() {
+    let Some(dir) = mainnet_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    ingest(&dir, "bitcoin", &out, &[]);
+    let ds = Dataset::open(&out).unwrap();
+    let tx = ds
+        .find_txid(&HAL_TX.parse().unwrap())
+        .expect("the tx is in the dataset");
+    assert_eq!(ds.tx_height(tx), 170);
+    let inputs = ds.tx_inputs(tx);
+    assert_eq!(inputs.end.0 - inputs.start.0, 1);
+    let funding = ds.prev_out(inputs.start).unwrap();
+    let funding_tx = ds.out_tx(funding);
+    assert!(ds.is_coinbase(funding_tx));
+    assert_eq!(ds.tx_height(funding_tx), 9);
+    assert_eq!(ds.value(funding), 50 * 100_000_000);
+    assert_eq!(ds.spent_by(funding), Some(tx));
+    let outs: Vec<OutIx> = (ds.tx_outputs(tx).start.0..ds.tx_outputs(tx).end.0)
+        .map(OutIx)
+        .collect();
+    let names = script_addresses(
+        &ds,
+        &outs.iter().map(|&o| ds.script_id(o)).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let hal = outs
+        .iter()
+        .find(|&&o| names[&ds.script_id(o)].0 == "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3")
+        .expect("an output pays Hal Finney's address");
+    assert_eq!(ds.value(*hal), 10 * 100_000_000);
+    // The change (40 BTC) went back to Satoshi's block-9 key.
+    let total: u64 = outs.iter().map(|&o| ds.value(o)).sum();
+    assert_eq!(total, 50 * 100_000_000, "no fee in this transaction");
+    // The CLI shows the same.
+    let shown = run_ok(&["inspect", out.to_str().unwrap(), "tx", HAL_TX, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(v["height"], 170);
+    assert_eq!(v["fee"], "0");
+    assert_eq!(v["inputs"][0]["value"], 5_000_000_000u64);
+}
+
+#[test]
+fn spend_index_agrees_with_the_inputs_table() {
+    let Some(dir) = mainnet_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    ingest(&dir, "bitcoin", &out, &[]);
+    let ds = Dataset::open(&out).unwrap();
+    let mut spent_outputs = 0;
+    for t in 0..ds.tx_count() {
+        let tx = TxIx(t);
+        let inputs = ds.tx_inputs(tx);
+        for (pos, i) in (inputs.start.0..inputs.end.0).enumerate() {
+            let Some(prev) = ds.prev_out(InIx(i)) else {
+                assert!(ds.is_coinbase(tx));
+                continue;
+            };
+            assert!(
+                ds.out_tx(prev) < tx,
+                "input {i} of tx {t} spends a later output"
+            );
+            assert_eq!(ds.spent_by(prev), Some(tx));
+            assert_eq!(ds.spent_in_pos(prev), Some(pos as u32));
+            spent_outputs += 1;
+        }
+    }
+    let marked = (0..ds.output_count())
+        .filter(|&o| ds.spent_by(OutIx(o)).is_some())
+        .count();
+    assert_eq!(marked, spent_outputs, "every spent_by mark has its input");
+    assert_eq!(spent_outputs, 247);
+}
+
+#[test]
+fn bare_mainnet_blocks_parse_with_their_merkle_proven_txids() {
+    // (file, block hash prefix, tx count, segwit txs) from SOURCES.md.
+    let cases = [
+        ("block300025.raw", "0000000000000000821c4e0a", 461, 0),
+        ("block426884.raw", "00000000000000000431d0ea", 409, 0),
+        ("block482683.raw", "000000000000000000c23824", 12, 2),
+    ];
+    for (file, hash, txs, segwit) in cases {
+        let Some(path) = real_data(&format!("btc-mainnet/single/{file}")) else {
+            return;
+        };
+        let block =
+            parse_block(&std::fs::read(&path).unwrap()).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(
+            block.hash.to_string().starts_with(hash),
+            "{file}: {}",
+            block.hash
+        );
+        assert_eq!(block.txs.len(), txs, "{file}");
+        assert_eq!(
+            block.txs.iter().filter(|t| t.segwit).count(),
+            segwit,
+            "{file}"
+        );
+        assert!(block.txs[0].is_coinbase());
+    }
+}
+
+#[test]
+fn testnet_file_gives_401_blocks_and_names_the_truncated_frame() {
+    let Some(file) = real_data("btc-testnet3/blk-testnet-first100000bytes.dat") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    let stdout = ingest(file.parent().unwrap(), "bitcoin-testnet3", &out, &[]);
+    assert!(stdout.contains("at byte 95027"), "{stdout}");
+    assert!(
+        stdout.contains("claims 6033 bytes but only 4965 are present"),
+        "{stdout}"
+    );
+    let ds = Dataset::open(&out).unwrap();
+    assert_eq!(ds.block_count(), 401);
+    assert!(ds.manifest().tip.as_ref().unwrap().height == 400);
+}
+
+/// Blocks shuffled across three files, a stale fork block added, and the whole directory
+/// XOR-obfuscated: the dataset is byte-identical to the plain ingest.
+#[test]
+fn shuffled_forked_and_obfuscated_blocks_give_the_identical_dataset() {
+    let Some(dir) = mainnet_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tmp.path().join("plain");
+    ingest(&dir, "bitcoin", &plain, &["--partition-blocks", "1000"]);
+
+    let bytes = std::fs::read(dir.join("blk_0-4312.dat")).unwrap();
+    let blocks = frames(&bytes);
+    assert_eq!(blocks.len(), 4313);
+    // A stale sibling of block 2000: same parent, another nonce, so another hash.
+    let mut stale = blocks[2000].to_vec();
+    stale[76] ^= 0xff;
+    let mut order: Vec<&[u8]> = shuffled(blocks.len(), 7)
+        .into_iter()
+        .map(|i| blocks[i])
+        .collect();
+    order.insert(1234, &stale);
+    let shuffled_dir = tmp.path().join("shuffled");
+    std::fs::create_dir(&shuffled_dir).unwrap();
+    let third = order.len() / 3;
+    write_blk(
+        &shuffled_dir.join("blk00000.dat"),
+        MAINNET_MAGIC,
+        &order[..third],
+    );
+    write_blk(
+        &shuffled_dir.join("blk00001.dat"),
+        MAINNET_MAGIC,
+        &order[third..2 * third],
+    );
+    write_blk(
+        &shuffled_dir.join("blk00002.dat"),
+        MAINNET_MAGIC,
+        &order[2 * third..],
+    );
+    let from_shuffled = tmp.path().join("from-shuffled");
+    let stdout = ingest(
+        &shuffled_dir,
+        "bitcoin",
+        &from_shuffled,
+        &["--partition-blocks", "1000"],
+    );
+    assert!(
+        stdout.contains("dropped 1 blocks that are not on the best chain"),
+        "{stdout}"
+    );
+    assert_eq!(tree_digest(&plain), tree_digest(&from_shuffled));
+
+    // Obfuscate every file with a key, as Bitcoin Core 28+ does, and write xor.dat.
+    let key: [u8; 8] = [0x5a, 0x01, 0xff, 0x80, 0x13, 0x37, 0xc3, 0x00];
+    for n in 0..3 {
+        let path = shuffled_dir.join(format!("blk0000{n}.dat"));
+        let mut data = std::fs::read(&path).unwrap();
+        fundtrace::ingest::blkfile::xor_in_place(&mut data, 0, &key);
+        std::fs::write(&path, data).unwrap();
+    }
+    std::fs::write(shuffled_dir.join("xor.dat"), key).unwrap();
+    let from_xor = tmp.path().join("from-xor");
+    ingest(
+        &shuffled_dir,
+        "bitcoin",
+        &from_xor,
+        &["--partition-blocks", "1000"],
+    );
+    assert_eq!(tree_digest(&plain), tree_digest(&from_xor));
+}
+
+#[test]
+fn bad_input_is_a_clear_error_naming_file_and_offset() {
+    let Some(dir) = mainnet_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(dir.join("blk_0-4312.dat")).unwrap();
+
+    // Wrong chain: mainnet files read as Litecoin.
+    let err = run_err(&[
+        "ingest",
+        "--blocks-dir",
+        dir.to_str().unwrap(),
+        "--chain",
+        "litecoin",
+        "--out",
+        tmp.path().join("a").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("blk_0-4312.dat at byte 0") && err.contains("check --chain"),
+        "{err}"
+    );
+
+    // A truncated file that is not the last one.
+    let trunc = tmp.path().join("trunc");
+    std::fs::create_dir(&trunc).unwrap();
+    std::fs::write(trunc.join("blk00000.dat"), &bytes[..5000]).unwrap();
+    std::fs::write(trunc.join("blk00001.dat"), &bytes[5000..]).unwrap();
+    let err = run_err(&[
+        "ingest",
+        "--blocks-dir",
+        trunc.to_str().unwrap(),
+        "--chain",
+        "bitcoin",
+        "--out",
+        tmp.path().join("b").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("blk00000.dat at byte ") && err.contains("truncated"),
+        "{err}"
+    );
+
+    // A flipped byte inside block 170's transactions: merkle mismatch, named by file, offset, height.
+    let blocks = frames(&bytes);
+    let mut offset = 0;
+    for b in &blocks[..170] {
+        offset += 8 + b.len();
+    }
+    let mut damaged = bytes.clone();
+    let last = offset + 8 + blocks[170].len() - 10; // inside the last tx's outputs
+    damaged[last] ^= 0x01;
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(bad.join("blk00000.dat"), &damaged).unwrap();
+    let err = run_err(&[
+        "ingest",
+        "--blocks-dir",
+        bad.to_str().unwrap(),
+        "--chain",
+        "bitcoin",
+        "--out",
+        tmp.path().join("c").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains(&format!(
+            "blk00000.dat at byte {offset} (block at height 170)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("merkle root mismatch"), "{err}");
+
+    // Chain without its genesis.
+    let nogen = tmp.path().join("nogen");
+    std::fs::create_dir(&nogen).unwrap();
+    write_blk(&nogen.join("blk00000.dat"), MAINNET_MAGIC, &blocks[1..10]);
+    let err = run_err(&[
+        "ingest",
+        "--blocks-dir",
+        nogen.to_str().unwrap(),
+        "--chain",
+        "bitcoin",
+        "--out",
+        tmp.path().join("d").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("genesis block") && err.contains("9 blocks scanned"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ingest_continues_from_the_tip_and_matches_a_single_run() {
+    let Some(dir) = mainnet_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    ingest(&dir, "bitcoin", &whole, &["--partition-blocks", "500"]);
+    let steps = tmp.path().join("steps");
+    ingest(
+        &dir,
+        "bitcoin",
+        &steps,
+        &["--partition-blocks", "500", "--to", "999"],
+    );
+    assert_eq!(Dataset::open(&steps).unwrap().block_count(), 1000);
+    ingest(
+        &dir,
+        "bitcoin",
+        &steps,
+        &["--partition-blocks", "500", "--to", "2999"],
+    );
+    ingest(&dir, "bitcoin", &steps, &["--partition-blocks", "500"]);
+    let again = ingest(&dir, "bitcoin", &steps, &["--partition-blocks", "500"]);
+    assert!(again.contains("nothing new"), "{again}");
+    assert_eq!(tree_digest(&whole), tree_digest(&steps));
+    // Another chain into the same dataset is refused.
+    let err = run_err(&[
+        "ingest",
+        "--blocks-dir",
+        dir.to_str().unwrap(),
+        "--chain",
+        "bitcoin-testnet3",
+        "--out",
+        steps.to_str().unwrap(),
+    ]);
+    assert!(err.contains("holds bitcoin blocks"), "{err}");
+    let _ = Chain::Bitcoin;
+}
+
+/// `kill -9` at many moments of an ingest, then a re-run: the dataset equals an uninterrupted one.
+#[test]
+fn killed_ingest_resumes_to_the_same_dataset() {
+    let Some(dir) = mainnet_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "ingest",
+            "--blocks-dir",
+            dir.to_str().unwrap(),
+            "--chain",
+            "bitcoin",
+            "--out",
+            out.to_str().unwrap(),
+            "--partition-blocks",
+            "25",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let whole = tmp.path().join("whole");
+    let started = std::time::Instant::now();
+    assert!(fundtrace().args(args(&whole)).status().unwrap().success());
+    let full_run = started.elapsed();
+    let expected = tree_digest(&whole);
+    let mut interrupted = 0;
+    for step in 0..8u32 {
+        let out = tmp.path().join(format!("killed-{step}"));
+        // Kill at spread-out moments of a run, then once more during the resumed run.
+        for delay_frac in [step as f64 / 8.0 + 0.03, 0.5] {
+            let mut child = fundtrace().args(args(&out)).spawn().unwrap();
+            std::thread::sleep(full_run.mul_f64(delay_frac));
+            if child.try_wait().unwrap().is_none() {
+                interrupted += 1;
+            }
+            let _ = child.kill(); // SIGKILL
+            let _ = child.wait();
+        }
+        let status = fundtrace().args(args(&out)).status().unwrap();
+        assert!(status.success());
+        assert_eq!(
+            expected,
+            tree_digest(&out),
+            "dataset after kill at step {step} differs"
+        );
+    }
+    assert!(
+        interrupted > 0,
+        "no run was interrupted: the test did not exercise a kill"
+    );
+}

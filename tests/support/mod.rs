@@ -1,0 +1,127 @@
+//! Shared helpers of the end-to-end tests: locating data outside the repo (skipped with a reason
+//! when absent, required when `CI` is set) and running the real binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A path under `../shared/datasets/real`, or `None` (with the reason printed) when it is absent.
+/// Under `CI` an absent file fails the test instead, so CI never passes by skipping.
+pub fn real_data(rel: &str) -> Option<PathBuf> {
+    let path = repo_root().join("../shared/datasets/real").join(rel);
+    if path.exists() {
+        return Some(path);
+    }
+    let reason = format!(
+        "real data {} is absent (expected beside the repo in ../shared)",
+        path.display()
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{reason}; CI requires it");
+    }
+    eprintln!("SKIPPED: {reason}");
+    None
+}
+
+/// A command running the `fundtrace` binary built for this test run.
+pub fn fundtrace() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fundtrace"))
+}
+
+/// Run the binary, assert it succeeded, and return its stdout.
+pub fn run_ok(args: &[&str]) -> String {
+    let out = fundtrace().args(args).output().expect("fundtrace runs");
+    assert_success(&out, args);
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// Run the binary, assert it failed, and return its stderr.
+pub fn run_err(args: &[&str]) -> String {
+    let out = fundtrace().args(args).output().expect("fundtrace runs");
+    assert!(
+        !out.status.success(),
+        "fundtrace {args:?} should fail but succeeded:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr).expect("utf-8 output")
+}
+
+/// Panic with the command's output unless it succeeded.
+pub fn assert_success(out: &Output, args: &[&str]) {
+    assert!(
+        out.status.success(),
+        "fundtrace {args:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Frames `(offset, bytes)` of a blk file with 4-byte magic and LE length framing.
+pub fn frames(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos + 8 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        if pos + 8 + len > bytes.len() {
+            break;
+        }
+        out.push(&bytes[pos + 8..pos + 8 + len]);
+        pos += 8 + len;
+    }
+    out
+}
+
+/// Write blocks as a blk file with `magic` framing.
+pub fn write_blk(path: &Path, magic: [u8; 4], blocks: &[&[u8]]) {
+    let mut out = Vec::new();
+    for b in blocks {
+        out.extend_from_slice(&magic);
+        out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        out.extend_from_slice(b);
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// A deterministic permutation of `0..n` (a seeded LCG Fisher–Yates; no dependency needed).
+pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
+    let mut state = seed;
+    let mut v: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let j = (state >> 33) as usize % (i + 1);
+        v.swap(i, j);
+    }
+    v
+}
+
+/// The bytes of every file under `dir`, by relative path, for comparing two datasets.
+pub fn tree_digest(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
