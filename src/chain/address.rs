@@ -143,10 +143,11 @@ mod tests {
             Chain::Bitcoin.script_to_address(script),
             "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"
         );
-        // Same key on Bitcoin Cash, shown as CashAddr.
-        assert!(Chain::BitcoinCash
-            .script_to_address(script)
-            .starts_with("bitcoincash:q"));
+        // Same key on Bitcoin Cash, shown as CashAddr (the published translation of 1A1zP1…).
+        assert_eq!(
+            Chain::BitcoinCash.script_to_address(script),
+            "bitcoincash:qp3wjpa3tjlj042z2wv7hahsldgwhwy0rq9sywjpyy"
+        );
     }
 
     fn classify_name(script: &[u8]) -> &'static str {
