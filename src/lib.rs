@@ -6,5 +6,6 @@
 
 pub mod chain;
 pub mod cli;
+pub mod generate;
 pub mod ingest;
 pub mod store;

@@ -28,6 +28,34 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Look up one block, transaction or address in a dataset, for a spot check.
     Inspect(InspectArgs),
+    /// Write a synthetic chain as blk*.dat files (demo story or benchmark load).
+    Generate(GenerateArgs),
+}
+
+/// Arguments of `fundtrace generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The world to generate: `demo` (a theft story with ground truth) or `payments` (load).
+    #[arg(long, value_enum, default_value = "demo")]
+    pub scenario: crate::generate::Scenario,
+    /// Chain whose genesis and magic are used.
+    #[arg(long, default_value = "bitcoin-regtest")]
+    pub chain: Chain,
+    /// Transactions to generate (`payments`).
+    #[arg(long, default_value_t = 100_000)]
+    pub txs: u64,
+    /// Transactions per block (`payments`).
+    #[arg(long, default_value_t = 2_000)]
+    pub txs_per_block: u32,
+    /// Seed of every random choice: the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Time of block 1 (Unix seconds); blocks follow every 10 minutes. Default 2018-09-01.
+    #[arg(long, default_value_t = 1_535_760_000)]
+    pub start_time: u32,
+    /// Output directory (blocks/ and truth/ are written inside).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// Arguments of `fundtrace ingest`.

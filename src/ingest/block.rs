@@ -4,6 +4,8 @@
 use bitcoin::consensus::Decodable;
 use bitcoin::{BlockHash, Txid};
 
+use crate::store::intern::script_hash;
+
 /// A block reduced to its transaction graph, with txids computed and the merkle root checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedBlock {
@@ -28,8 +30,19 @@ pub struct ParsedTx {
     pub segwit: bool,
     /// Spent outpoints in input order; `None` for a coinbase input.
     pub inputs: Vec<Option<(Txid, u32)>>,
-    /// Outputs in order: value in base units and the output script.
-    pub outputs: Vec<(u64, Vec<u8>)>,
+    /// Outputs in order.
+    pub outputs: Vec<ParsedOutput>,
+}
+
+/// One output: value, script, and the script's interning hash (computed here, in parallel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedOutput {
+    /// Value in base units.
+    pub value: u64,
+    /// The output script.
+    pub script: Vec<u8>,
+    /// [`crate::store::intern::script_hash`] of the script.
+    pub script_hash: u64,
 }
 
 impl ParsedTx {
@@ -105,7 +118,14 @@ pub fn parse_block(bytes: &[u8]) -> Result<ParsedBlock, BlockParseError> {
                 outputs: tx
                     .output
                     .into_iter()
-                    .map(|o| (o.value.to_sat(), o.script_pubkey.into_bytes()))
+                    .map(|o| {
+                        let script = o.script_pubkey.into_bytes();
+                        ParsedOutput {
+                            value: o.value.to_sat(),
+                            script_hash: script_hash(&script),
+                            script,
+                        }
+                    })
                     .collect(),
             }
         })
@@ -138,7 +158,7 @@ mod tests {
             parsed.txs[0].txid.to_string(),
             "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b"
         );
-        assert_eq!(parsed.txs[0].outputs[0].0, 50 * 100_000_000);
+        assert_eq!(parsed.txs[0].outputs[0].value, 50 * 100_000_000);
     }
 
     #[test]

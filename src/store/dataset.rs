@@ -232,7 +232,7 @@ pub fn script_addresses(
     ds: &Dataset,
     ids: &[ScriptId],
 ) -> Result<std::collections::BTreeMap<ScriptId, (String, String)>, super::read::ReadError> {
-    use arrow::array::{Array, StringArray};
+    use arrow::array::{Array, LargeStringArray, StringArray};
     let mut wanted: Vec<ScriptId> = ids.to_vec();
     wanted.sort();
     wanted.dedup();
@@ -247,15 +247,14 @@ pub fn script_addresses(
         };
         let mut row = lo;
         for batch in super::read::read_file(&ds.dir.join(&file.path), &["address", "kind"])? {
-            let strings = |i: usize| {
-                batch
-                    .column(i)
-                    .as_any()
-                    .downcast_ref::<StringArray>()
-                    .cloned()
-            };
-            let (Some(addr), Some(kind)) = (strings(0), strings(1)) else {
-                continue;
+            let path = ds.dir.join(&file.path);
+            let addr = batch.column(0).as_any().downcast_ref::<LargeStringArray>();
+            let kind = batch.column(1).as_any().downcast_ref::<StringArray>();
+            let (Some(addr), Some(kind)) = (addr, kind) else {
+                return Err(super::read::ReadError::Parquet {
+                    path,
+                    message: "unexpected column types".into(),
+                });
             };
             for i in 0..batch.num_rows() {
                 let id = ScriptId((row + i as u64) as u32);
@@ -274,10 +273,10 @@ pub fn find_address(
     ds: &Dataset,
     address: &str,
 ) -> Result<Option<ScriptId>, super::read::ReadError> {
-    use arrow::array::{Array, StringArray};
+    use arrow::array::{Array, LargeStringArray};
     let mut row = 0u64;
     for batch in super::read::read_table(&ds.dir, &ds.manifest, "scripts", &["address"])? {
-        if let Some(col) = batch.column(0).as_any().downcast_ref::<StringArray>() {
+        if let Some(col) = batch.column(0).as_any().downcast_ref::<LargeStringArray>() {
             if let Some(i) = (0..col.len()).find(|&i| col.value(i) == address) {
                 return Ok(Some(ScriptId((row + i as u64) as u32)));
             }

@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod cache;
 pub mod dataset;
 pub mod ids;
+pub mod intern;
 pub mod manifest;
 pub mod read;
 pub mod tables;

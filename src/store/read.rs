@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, ArrayRef, BinaryArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, LargeBinaryArray, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
@@ -98,7 +98,7 @@ pub fn read_table_column_binary(
     for array in read_column(dir, manifest, table, column)? {
         let array = array
             .as_any()
-            .downcast_ref::<BinaryArray>()
+            .downcast_ref::<LargeBinaryArray>()
             .ok_or_else(|| ReadError::Parquet {
                 path: dir.join(table),
                 message: format!("column '{column}' is not binary"),

@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 
 use bitcoin::hashes::Hash;
 use bitcoin::Txid;
-use rustc_hash::FxBuildHasher;
 
 use super::atomic::{sha256_hex, write_atomic};
 use super::cache::{as_bytes, CacheColumn, CacheError, CacheWriter, MappedColumn};
-use super::ids::{OutIx, TxIx};
+use super::ids::{OutIx, ScriptId, TxIx};
+use super::intern::{script_hash, ScriptInterner};
 use super::manifest::{
     Counts, Manifest, ManifestError, Partition, PartitionFile, Tip, MANIFEST_FILE, TABLES,
 };
@@ -219,7 +219,7 @@ pub struct DatasetWriter {
     committed_values: MappedColumn<u64>,
     unspendable_scripts: Vec<bool>,
     utxo: HashMap<Txid, Unspent, BuildHasherDefault<PrefixHasher>>,
-    scripts: HashMap<Box<[u8]>, u32, FxBuildHasher>,
+    scripts: ScriptInterner,
     dirty_chunks: BTreeSet<usize>,
     pending: Option<Pending>,
     added: Added,
@@ -262,7 +262,7 @@ impl DatasetWriter {
             committed_values: MappedColumn::open(dir, CacheColumn::OutValue, counts.outputs)?,
             unspendable_scripts: Vec::new(),
             utxo: HashMap::default(),
-            scripts: HashMap::default(),
+            scripts: ScriptInterner::default(),
             dirty_chunks: BTreeSet::new(),
             pending: None,
             added: Added::default(),
@@ -310,9 +310,12 @@ impl DatasetWriter {
         // Scripts: the intern map and which are unspendable.
         let scripts = read_table_column_binary(&dir, &self.manifest, "scripts", "script")?;
         self.unspendable_scripts = scripts.iter().map(|s| is_unspendable(s)).collect();
-        self.scripts.reserve(scripts.len());
-        for (id, script) in scripts.into_iter().enumerate() {
-            self.scripts.insert(script.into_boxed_slice(), id as u32);
+        let bytes = scripts.iter().map(Vec::len).sum();
+        self.scripts = ScriptInterner::with_capacity(scripts.len(), bytes);
+        for script in &scripts {
+            self.scripts
+                .intern(script, script_hash(script))
+                .ok_or(StoreError::IdOverflow("script"))?;
         }
         // UTXO map: transactions with unspent spendable outputs.
         let txids = MappedColumn::<[u8; 32]>::open(&dir, CacheColumn::Txid, counts.txs)?;
@@ -434,26 +437,22 @@ impl DatasetWriter {
             }
             let mut output_sum: u128 = 0;
             let mut spendable = 0u32;
-            for (value, script) in &tx.outputs {
-                output_sum += *value as u128;
-                let script_id = match self.scripts.get(script.as_slice()) {
-                    Some(&id) => id,
-                    None => {
-                        let id = u32::try_from(self.next.scripts)
-                            .map_err(|_| StoreError::IdOverflow("script"))?;
-                        self.scripts.insert(script.clone().into_boxed_slice(), id);
-                        self.unspendable_scripts.push(is_unspendable(script));
-                        pending.scripts.script_id.push(id);
-                        pending.scripts.script.push(script.clone());
-                        pending.scripts.first_tx.push(tx_ix);
-                        self.next.scripts += 1;
-                        id
-                    }
-                };
+            for output in &tx.outputs {
+                output_sum += output.value as u128;
+                let (ScriptId(script_id), new) = self
+                    .scripts
+                    .intern(&output.script, output.script_hash)
+                    .ok_or(StoreError::IdOverflow("script"))?;
+                if new {
+                    self.unspendable_scripts
+                        .push(is_unspendable(&output.script));
+                    pending.scripts.first_tx.push(tx_ix);
+                    self.next.scripts += 1;
+                }
                 if !self.unspendable_scripts[script_id as usize] {
                     spendable += 1;
                 }
-                pending.out_value.push(*value);
+                pending.out_value.push(output.value);
                 pending.out_script.push(script_id);
                 self.spent_by.push(TxIx::NONE.0);
                 self.spent_pos.push(u32::MAX);
@@ -523,6 +522,7 @@ impl DatasetWriter {
         if self.pending.is_none() && self.dirty_chunks.is_empty() {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let pending = self.pending.take();
         // 1. The binary cache: new rows, then spent_by of older outputs.
         if let Some(p) = &pending {
@@ -546,6 +546,7 @@ impl DatasetWriter {
                 .write_rows_at(CacheColumn::OutSpentBy, p.first.outputs, as_bytes(new))?;
         }
         self.cache.sync()?;
+        tracing::debug!(elapsed = ?started.elapsed(), "cache written");
         // 2. Parquet: the new partition, then outputs of older partitions it spent from.
         let mut manifest = self.manifest.clone();
         if let Some(p) = pending {
@@ -567,16 +568,24 @@ impl DatasetWriter {
                         .is_some()
             })
             .collect();
-        for i in dirty {
-            let part = &manifest.partitions[i];
-            let file =
-                self.write_outputs(part.start_height, part.end_height, part.first, part.rows)?;
-            let slot = TABLES
-                .iter()
-                .position(|&t| t == "outputs")
-                .expect("outputs is a table");
+        let rewritten = {
+            use rayon::prelude::*;
+            dirty
+                .par_iter()
+                .map(|&i| {
+                    let part = &manifest.partitions[i];
+                    self.write_outputs(part.start_height, part.end_height, part.first, part.rows)
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let slot = TABLES
+            .iter()
+            .position(|&t| t == "outputs")
+            .expect("outputs is a table");
+        for (i, file) in dirty.into_iter().zip(rewritten) {
             manifest.partitions[i].files[slot] = file;
         }
+        tracing::debug!(elapsed = ?started.elapsed(), "parquet written");
         // 3. The manifest, last.
         manifest.counts = self.next;
         manifest.tip = self.tip.clone();
@@ -586,6 +595,7 @@ impl DatasetWriter {
         self.dirty_chunks.clear();
         self.committed_values =
             MappedColumn::open(&self.dir, CacheColumn::OutValue, self.next.outputs)?;
+        tracing::debug!(elapsed = ?started.elapsed(), tip = ?self.tip, "committed");
         Ok(())
     }
 
@@ -611,59 +621,32 @@ impl DatasetWriter {
         Ok(())
     }
 
-    fn write_partition(&mut self, mut p: Pending) -> Result<Partition, StoreError> {
+    fn write_partition(&mut self, p: Pending) -> Result<Partition, StoreError> {
+        use rayon::prelude::*;
         let (start, end) = (p.start_height, p.end_height);
         let rows = Counts {
             blocks: p.blocks.height.len() as u64,
             txs: p.txs.tx_ix.len() as u64,
             outputs: p.out_value.len() as u64,
             inputs: p.inputs.in_ix.len() as u64,
-            scripts: p.scripts.script_id.len() as u64,
+            scripts: p.scripts.first_tx.len() as u64,
         };
-        let chain = self.chain;
-        p.scripts.address = {
-            use rayon::prelude::*;
-            p.scripts
-                .script
-                .par_iter()
-                .map(|s| chain.script_to_address(s))
-                .collect()
-        };
-        p.scripts.kind = p
-            .scripts
-            .script
-            .iter()
-            .map(|s| script_kind_name(s))
-            .collect();
-        let mut files = Vec::with_capacity(TABLES.len());
-        for table in TABLES {
-            let file = match table {
-                "blocks" => self.write_table(
-                    table,
-                    start,
-                    end,
-                    std::mem::take(&mut p.blocks).into_batch(),
-                )?,
-                "txs" => {
-                    self.write_table(table, start, end, std::mem::take(&mut p.txs).into_batch())?
-                }
-                "outputs" => self.write_outputs(start, end, p.first, rows)?,
-                "inputs" => self.write_table(
-                    table,
-                    start,
-                    end,
-                    std::mem::take(&mut p.inputs).into_batch(),
-                )?,
-                "scripts" => self.write_table(
-                    table,
-                    start,
-                    end,
-                    std::mem::take(&mut p.scripts).into_batch(),
-                )?,
-                _ => unreachable!("TABLES lists exactly these"),
-            };
-            files.push(file);
-        }
+        let t = std::time::Instant::now();
+        let scripts = self.scripts_table(p.first.scripts, p.scripts.first_tx);
+        let outputs = self.outputs_table(p.first, rows)?;
+        tracing::debug!(elapsed = ?t.elapsed(), "scripts and outputs tables built");
+        let batches = vec![
+            ("blocks", p.blocks.into_batch()),
+            ("txs", p.txs.into_batch()),
+            ("outputs", outputs.into_batch()),
+            ("inputs", p.inputs.into_batch()),
+            ("scripts", scripts.into_batch()),
+        ];
+        debug_assert!(batches.iter().map(|b| b.0).eq(TABLES));
+        let files = batches
+            .into_par_iter()
+            .map(|(table, batch)| self.write_table(table, start, end, batch))
+            .collect::<Result<Vec<_>, _>>()?;
         self.added.partitions += 1;
         add_counts(&mut self.added.rows, &rows);
         Ok(Partition {
@@ -675,7 +658,37 @@ impl DatasetWriter {
         })
     }
 
-    /// Build the outputs table of a partition from the cache and the in-memory spend index.
+    /// The scripts table of the scripts first seen in a partition, addresses rendered in parallel.
+    fn scripts_table(&self, first: u64, first_tx: Vec<u32>) -> ScriptsTable {
+        use rayon::prelude::*;
+        let ids: Vec<ScriptId> = (first..first + first_tx.len() as u64)
+            .map(|i| ScriptId(i as u32))
+            .collect();
+        let chain = self.chain;
+        let (address, kind): (Vec<String>, Vec<&'static str>) = ids
+            .par_iter()
+            .map(|&id| {
+                let script = self.scripts.get(id);
+                (chain.script_to_address(script), script_kind_name(script))
+            })
+            .unzip();
+        let mut t = ScriptsTable {
+            first_tx,
+            address,
+            kind,
+            ..ScriptsTable::default()
+        };
+        t.script_offsets.reserve(ids.len() + 1);
+        t.script_offsets.push(0);
+        for &id in &ids {
+            t.script_bytes.extend_from_slice(self.scripts.get(id));
+            t.script_offsets.push(t.script_bytes.len() as i64);
+        }
+        t.script_id = ids.into_iter().map(|i| i.0).collect();
+        t
+    }
+
+    /// Write the outputs table of a partition (rebuilt from the cache and the spend index).
     fn write_outputs(
         &self,
         start: u32,
@@ -683,6 +696,12 @@ impl DatasetWriter {
         first: Counts,
         rows: Counts,
     ) -> Result<PartitionFile, StoreError> {
+        let table = self.outputs_table(first, rows)?;
+        self.write_table("outputs", start, end, table.into_batch())
+    }
+
+    /// Build the outputs table of a partition from the cache and the in-memory spend index.
+    fn outputs_table(&self, first: Counts, rows: Counts) -> Result<OutputsTable, StoreError> {
         let (o0, o1) = (first.outputs, first.outputs + rows.outputs);
         let values = MappedColumn::<u64>::open(&self.dir, CacheColumn::OutValue, o1)?;
         let scripts = MappedColumn::<u32>::open(&self.dir, CacheColumn::OutScript, o1)?;
@@ -711,7 +730,7 @@ impl DatasetWriter {
             .iter()
             .map(|&s| (s != u32::MAX).then_some(s))
             .collect();
-        self.write_table("outputs", start, end, t.into_batch())
+        Ok(t)
     }
 
     fn write_table(
@@ -721,6 +740,7 @@ impl DatasetWriter {
         end: u32,
         batch: arrow::array::RecordBatch,
     ) -> Result<PartitionFile, StoreError> {
+        let t0 = std::time::Instant::now();
         let bytes = to_parquet(&batch).map_err(|source| StoreError::Parquet {
             table,
             start,
@@ -730,6 +750,7 @@ impl DatasetWriter {
         let rel = partition_path(table, start, end);
         let path = self.dir.join(&rel);
         write_atomic(&path, &bytes).map_err(io_err(&path))?;
+        tracing::debug!(table, elapsed = ?t0.elapsed(), bytes = bytes.len(), "table written");
         Ok(PartitionFile {
             table: table.to_string(),
             path: rel,
