@@ -100,3 +100,79 @@ fn demo_ingest_shows_the_theft_and_its_peel_chain() {
     let v: serde_json::Value = serde_json::from_str(&shown).unwrap();
     assert_eq!(v["fee"], fee.to_string());
 }
+
+/// Real forks, mined at regtest difficulty on the demo chain: a short stale branch is dropped, a
+/// longer branch (more work) becomes the best chain and the blocks it replaces are dropped.
+#[test]
+fn forks_resolve_to_the_chain_with_most_work() {
+    use bitcoin::consensus::{deserialize, serialize};
+    use fundtrace::generate::blocks::{coinbase, finish_block};
+
+    let bytes = std::fs::read(repo_root().join("datasets/demo/blocks/blk00000.dat")).unwrap();
+    let blocks: Vec<bitcoin::Block> = frames(&bytes)
+        .into_iter()
+        .map(|b| deserialize(b).unwrap())
+        .collect();
+    assert_eq!(blocks.len(), 133);
+    let branch = |from: usize, len: u32, tag: u8| -> Vec<Vec<u8>> {
+        let mut prev = blocks[from].block_hash();
+        (0..len)
+            .map(|i| {
+                let height = from as u32 + 1 + i;
+                let script = bitcoin::ScriptBuf::from_bytes(vec![0x6a, 0x01, tag]);
+                let out = bitcoin::TxOut {
+                    value: bitcoin::Amount::from_sat(0),
+                    script_pubkey: script,
+                };
+                let block = finish_block(
+                    prev,
+                    blocks[from].header.time + 600 * (i + 1),
+                    vec![coinbase(height, vec![out])],
+                );
+                prev = block.block_hash();
+                serialize(&block)
+            })
+            .collect()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut runs = 0;
+    let mut ingest_with = |extra: &[Vec<u8>]| -> (String, Dataset) {
+        runs += 1;
+        let run = tmp.path().join(format!("run{runs}"));
+        let dir = run.join("blocks");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut all: Vec<&[u8]> = frames(&bytes);
+        all.extend(extra.iter().map(|b| b.as_slice()));
+        write_blk(&dir.join("blk00000.dat"), [0xfa, 0xbf, 0xb5, 0xda], &all);
+        let out = run.join("ds");
+        let stdout = run_ok(&[
+            "ingest",
+            "--blocks-dir",
+            dir.to_str().unwrap(),
+            "--chain",
+            "bitcoin-regtest",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        (stdout, Dataset::open(&out).unwrap())
+    };
+    // A 2-block stale branch off height 119: the main chain (to 132) has more work.
+    let (stdout, ds) = ingest_with(&branch(119, 2, 1));
+    assert!(stdout.contains("dropped 2 blocks"), "{stdout}");
+    assert_eq!(ds.block_count(), 133);
+    assert_eq!(ds.block_hash(132), hash_bytes(&blocks[132]));
+    // A 20-block branch off height 120 reaches height 140: it wins, blocks 121..=132 are dropped.
+    let fork = branch(120, 20, 2);
+    let (stdout, ds) = ingest_with(&fork);
+    assert!(stdout.contains("dropped 12 blocks"), "{stdout}");
+    assert_eq!(ds.block_count(), 141);
+    let fork_tip: bitcoin::Block = deserialize(fork.last().unwrap()).unwrap();
+    assert_eq!(ds.block_hash(140), hash_bytes(&fork_tip));
+    assert_eq!(ds.block_hash(120), hash_bytes(&blocks[120]));
+}
+
+fn hash_bytes(block: &bitcoin::Block) -> [u8; 32] {
+    let mut b = bitcoin::hashes::Hash::to_byte_array(block.block_hash());
+    b.reverse();
+    b
+}

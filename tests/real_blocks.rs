@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 
 use fundtrace::chain::Chain;
-use fundtrace::ingest::block::parse_block;
+use fundtrace::ingest::block::{parse_block, parse_block_reference};
 use fundtrace::store::dataset::script_addresses;
 use fundtrace::store::{Dataset, InIx, OutIx, TxIx};
 use support::*;
@@ -147,13 +147,35 @@ fn bare_mainnet_blocks_parse_with_their_merkle_proven_txids() {
             "{file}: {}",
             block.hash
         );
-        assert_eq!(block.txs.len(), txs, "{file}");
+        assert_eq!(block.tx_count(), txs, "{file}");
         assert_eq!(
-            block.txs.iter().filter(|t| t.segwit).count(),
+            block.segwit.iter().filter(|&&s| s).count(),
             segwit,
             "{file}"
         );
-        assert!(block.txs[0].is_coinbase());
+        assert!(block.txs().next().unwrap().is_coinbase());
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(
+            block,
+            parse_block_reference(&bytes).unwrap(),
+            "{file}: parsers disagree"
+        );
+    }
+}
+
+#[test]
+fn zero_copy_parser_agrees_with_the_bitcoin_crate_on_every_real_block() {
+    let Some(dir) = mainnet_dir() else { return };
+    let bytes = std::fs::read(dir.join("blk_0-4312.dat")).unwrap();
+    let mut testnet = Vec::new();
+    if let Some(t) = real_data("btc-testnet3/blk-testnet-first100000bytes.dat") {
+        testnet = std::fs::read(t).unwrap();
+    }
+    let blocks: Vec<&[u8]> = frames(&bytes).into_iter().chain(frames(&testnet)).collect();
+    assert_eq!(blocks.len(), 4313 + 401);
+    for (i, block) in blocks.iter().enumerate() {
+        let ours = parse_block(block).unwrap_or_else(|e| panic!("block {i}: {e}"));
+        assert_eq!(ours, parse_block_reference(block).unwrap(), "block {i}");
     }
 }
 

@@ -511,3 +511,42 @@ mod tests {
         assert_eq!(g.txs, 3_000);
     }
 }
+
+#[cfg(test)]
+mod parser_tests {
+    use super::*;
+    use crate::ingest::block::{parse_block, parse_block_reference};
+
+    /// The generated load is segwit-heavy (P2WPKH, P2SH-P2WPKH, P2TR inputs): the zero-copy
+    /// parser must agree with the `bitcoin` crate on every block of it.
+    #[test]
+    fn zero_copy_parser_agrees_with_the_bitcoin_crate_on_generated_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = GenerateOptions {
+            scenario: Scenario::Payments,
+            chain: Chain::BitcoinRegtest,
+            txs: 5_000,
+            txs_per_block: 500,
+            seed: 3,
+            out: dir.path().to_path_buf(),
+            start_time: 1_536_000_000,
+            max_file_bytes: 128 << 20,
+        };
+        generate(&opts).unwrap();
+        let bytes = std::fs::read(dir.path().join("blocks/blk00000.dat")).unwrap();
+        let (mut pos, mut blocks, mut segwit) = (0, 0, 0);
+        while pos < bytes.len() {
+            let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
+            let block = &bytes[pos + 8..pos + 8 + len];
+            let ours = parse_block(block).unwrap();
+            segwit += ours.segwit.iter().filter(|&&s| s).count();
+            assert_eq!(ours, parse_block_reference(block).unwrap());
+            pos += 8 + len;
+            blocks += 1;
+        }
+        assert!(
+            blocks > 100 && segwit > 1_000,
+            "{blocks} blocks, {segwit} segwit txs"
+        );
+    }
+}

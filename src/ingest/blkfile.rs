@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 
 use bitcoin::block::Header;
 use bitcoin::consensus::Decodable;
-use bitcoin::pow::Work;
 use bitcoin::BlockHash;
 
 use crate::chain::Chain;
@@ -461,12 +460,23 @@ fn best_chain(headers: &[ScannedHeader], genesis: BlockHash) -> Option<(Vec<Chai
     // Hash → index of the first copy seen; children by parent hash.
     let mut by_hash: HashMap<BlockHash, usize> = HashMap::with_capacity(headers.len());
     let mut duplicates = 0;
-    let hashes: Vec<BlockHash> = {
+    let (hashes, pow_ok): (Vec<BlockHash>, Vec<bool>) = {
         use rayon::prelude::*;
-        headers.par_iter().map(|h| h.header.block_hash()).collect()
+        headers
+            .par_iter()
+            .map(|h| {
+                let hash = h.header.block_hash();
+                (hash, h.header.target().is_met_by(hash))
+            })
+            .unzip()
     };
     let mut children: HashMap<BlockHash, Vec<usize>> = HashMap::with_capacity(headers.len());
     for (i, hash) in hashes.iter().enumerate() {
+        // A header that fails its own proof of work is no block a node would store: it stays out
+        // of the tree (and is counted among the dropped).
+        if !pow_ok[i] {
+            continue;
+        }
         if by_hash.contains_key(hash) {
             duplicates += 1;
             continue;
@@ -480,8 +490,8 @@ fn best_chain(headers: &[ScannedHeader], genesis: BlockHash) -> Option<(Vec<Chai
     let root = *by_hash.get(&genesis)?;
     // Walk the tree from the genesis (iteratively: chains are long), keeping cumulative work.
     let mut parent = vec![usize::MAX; headers.len()];
-    let mut work: Vec<Option<Work>> = vec![None; headers.len()];
-    work[root] = Some(headers[root].header.work());
+    let mut work: Vec<Option<u128>> = vec![None; headers.len()];
+    work[root] = Some(block_work(&headers[root].header));
     let mut best = root;
     let mut stack = vec![root];
     while let Some(node) = stack.pop() {
@@ -499,7 +509,7 @@ fn best_chain(headers: &[ScannedHeader], genesis: BlockHash) -> Option<(Vec<Chai
                     continue;
                 }
                 parent[kid] = node;
-                work[kid] = Some(node_work + headers[kid].header.work());
+                work[kid] = Some(node_work.saturating_add(block_work(&headers[kid].header)));
                 stack.push(kid);
             }
         }
@@ -518,6 +528,16 @@ fn best_chain(headers: &[ScannedHeader], genesis: BlockHash) -> Option<(Vec<Chai
     }
     chain.reverse();
     Some((chain, duplicates))
+}
+
+/// The expected number of hashes behind a header, saturated to u128: real chains stay far
+/// below 2^96 in total, and a forged minimum-difficulty header cannot overflow the sum.
+fn block_work(header: &Header) -> u128 {
+    let bytes = header.work().to_be_bytes();
+    if bytes[..16].iter().any(|&b| b != 0) {
+        return u128::MAX;
+    }
+    u128::from_be_bytes(bytes[16..].try_into().expect("16 bytes"))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -168,6 +168,7 @@ pub fn ingest_blk(
                 writer.push_block(*height, block)?;
                 on_bytes(block.size as u64);
             }
+            writer.render_new_scripts();
             // Freeing a batch's many small allocations is work too: not on the writer's thread.
             rayon::spawn(move || drop(batch));
             waited += t1 - t0;

@@ -16,7 +16,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The name of the manifest file in a dataset directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
-/// The tables of the graph store, one Parquet file each per partition.
+/// The tables of the graph store, one Parquet file each per partition, in manifest order.
 pub const TABLES: [&str; 5] = ["blocks", "txs", "outputs", "inputs", "scripts"];
 
 /// A dataset's manifest.
@@ -85,6 +85,11 @@ pub struct PartitionFile {
     pub bytes: u64,
     /// SHA-256 of the file, lowercase hex.
     pub sha256: String,
+    /// True while the file lags the dataset: an outputs table whose `spent_by` misses spends
+    /// committed since it was written (or that is not written yet). Only an ingest in progress
+    /// or interrupted leaves stale files; the binary cache is always exact.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
 }
 
 /// Errors reading a manifest.

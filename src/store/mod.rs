@@ -8,6 +8,7 @@ pub mod ids;
 pub mod intern;
 pub mod manifest;
 pub mod read;
+pub mod render;
 pub mod tables;
 pub mod writer;
 

@@ -256,8 +256,11 @@ pub struct ScriptsTable {
     pub script_bytes: Vec<u8>,
     /// Offsets into `script_bytes`, one more than there are scripts (starts with 0).
     pub script_offsets: Vec<i64>,
-    /// The address string for the dataset's chain (or a stable non-address form).
-    pub address: Vec<String>,
+    /// Address strings for the dataset's chain (or a stable non-address form), concatenated
+    /// UTF-8; address `i` ends at `address_offsets[i + 1]`.
+    pub address_bytes: Vec<u8>,
+    /// Offsets into `address_bytes`, one more than there are scripts (starts with 0).
+    pub address_offsets: Vec<i64>,
     /// Script type (`p2pkh`, `p2wpkh`, `op_return`, …).
     pub kind: Vec<&'static str>,
     /// The first transaction paying to it.
@@ -287,7 +290,11 @@ impl ScriptsTable {
                     Buffer::from_vec(self.script_bytes),
                     None,
                 )),
-                Arc::new(LargeStringArray::from_iter_values(self.address.iter())),
+                Arc::new(LargeStringArray::new(
+                    OffsetBuffer::new(ScalarBuffer::from(self.address_offsets)),
+                    Buffer::from_vec(self.address_bytes),
+                    None,
+                )),
                 Arc::new(StringArray::from_iter_values(self.kind.iter())),
                 Arc::new(UInt32Array::from(self.first_tx)),
             ],

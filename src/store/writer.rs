@@ -24,6 +24,7 @@ use super::manifest::{
     Counts, Manifest, ManifestError, Partition, PartitionFile, Tip, MANIFEST_FILE, TABLES,
 };
 use super::read::{read_table_column_binary, ReadError};
+use super::render::Renderer;
 use super::tables::{
     to_parquet, BlocksTable, Hash32, InputsTable, OutputsTable, ScriptsTable, TxsTable,
 };
@@ -32,6 +33,9 @@ use crate::ingest::block::ParsedBlock;
 
 /// Outputs per dirty-tracking chunk of `spent_by`.
 const CHUNK: usize = 1 << 16;
+
+/// Position of the outputs table in [`TABLES`] and in a partition's files.
+const OUTPUTS_SLOT: usize = 2;
 
 /// Errors while building a dataset.
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +225,8 @@ pub struct DatasetWriter {
     utxo: HashMap<Txid, Unspent, BuildHasherDefault<PrefixHasher>>,
     scripts: ScriptInterner,
     dirty_chunks: BTreeSet<usize>,
+    renderer: Renderer,
+    rendered_upto: u64,
     pending: Option<Pending>,
     added: Added,
 }
@@ -264,6 +270,8 @@ impl DatasetWriter {
             utxo: HashMap::default(),
             scripts: ScriptInterner::default(),
             dirty_chunks: BTreeSet::new(),
+            renderer: Renderer::default(),
+            rendered_upto: counts.scripts,
             pending: None,
             added: Added::default(),
         };
@@ -382,7 +390,7 @@ impl DatasetWriter {
         pending.end_height = height;
         let block_hash = block.hash.to_string();
         let first_tx = self.next.txs;
-        for tx in &block.txs {
+        for tx in block.txs() {
             let tx_ix =
                 u32::try_from(self.next.txs).map_err(|_| StoreError::IdOverflow("transaction"))?;
             if tx_ix == TxIx::NONE.0 {
@@ -391,7 +399,7 @@ impl DatasetWriter {
             let first_in = self.next.inputs;
             let first_out = self.next.outputs;
             let mut input_sum: u128 = 0;
-            for (pos, prevout) in tx.inputs.iter().enumerate() {
+            for (pos, prevout) in tx.inputs().iter().enumerate() {
                 pending.inputs.in_ix.push(self.next.inputs);
                 pending.inputs.tx_ix.push(tx_ix);
                 pending.inputs.pos.push(pos as u32);
@@ -403,7 +411,7 @@ impl DatasetWriter {
                 let unknown = || StoreError::UnknownPrevout {
                     height,
                     hash: block_hash.clone(),
-                    txid: tx.txid,
+                    txid: tx.txid(),
                     pos: pos as u32,
                     prev_txid,
                     vout,
@@ -437,15 +445,14 @@ impl DatasetWriter {
             }
             let mut output_sum: u128 = 0;
             let mut spendable = 0u32;
-            for output in &tx.outputs {
+            for output in tx.outputs() {
                 output_sum += output.value as u128;
                 let (ScriptId(script_id), new) = self
                     .scripts
-                    .intern(&output.script, output.script_hash)
+                    .intern(output.script, output.script_hash)
                     .ok_or(StoreError::IdOverflow("script"))?;
                 if new {
-                    self.unspendable_scripts
-                        .push(is_unspendable(&output.script));
+                    self.unspendable_scripts.push(is_unspendable(output.script));
                     pending.scripts.first_tx.push(tx_ix);
                     self.next.scripts += 1;
                 }
@@ -464,7 +471,7 @@ impl DatasetWriter {
             } else if input_sum < output_sum {
                 return Err(StoreError::ValueCreated {
                     height,
-                    txid: tx.txid,
+                    txid: tx.txid(),
                     inputs: input_sum,
                     outputs: output_sum,
                 });
@@ -475,7 +482,7 @@ impl DatasetWriter {
                 // A duplicate txid (BIP30, mainnet heights 91842 and 91880) replaces the older
                 // transaction, whose outputs become unspendable, as in Bitcoin Core.
                 self.utxo.insert(
-                    tx.txid,
+                    tx.txid(),
                     Unspent {
                         tx: TxIx(tx_ix),
                         remaining: spendable,
@@ -485,15 +492,15 @@ impl DatasetWriter {
             self.tx_first_out.push(first_out);
             let t = &mut pending.txs;
             t.tx_ix.push(tx_ix);
-            t.txid.push(display_bytes(&tx.txid));
+            t.txid.push(display_bytes(&tx.txid()));
             t.height.push(height);
             t.first_out.push(first_out);
             t.first_in.push(first_in);
-            t.n_in.push(tx.inputs.len() as u32);
-            t.n_out.push(tx.outputs.len() as u32);
+            t.n_in.push(tx.inputs().len() as u32);
+            t.n_out.push(tx.outputs().len() as u32);
             t.fee.push(fee);
             t.coinbase.push(coinbase);
-            t.segwit.push(tx.segwit);
+            t.segwit.push(tx.segwit());
             self.next.txs += 1;
         }
         let b = &mut pending.blocks;
@@ -502,7 +509,7 @@ impl DatasetWriter {
         b.prev_hash.push(block.prev_hash.to_byte_array_display());
         b.time.push(block.time);
         b.first_tx.push(first_tx as u32);
-        b.tx_count.push(block.txs.len() as u32);
+        b.tx_count.push(block.tx_count() as u32);
         b.size.push(block.size);
         self.next.blocks += 1;
         self.tip = Some(Tip {
@@ -547,55 +554,70 @@ impl DatasetWriter {
         }
         self.cache.sync()?;
         tracing::debug!(elapsed = ?started.elapsed(), "cache written");
-        // 2. Parquet: the new partition, then outputs of older partitions it spent from.
+        // 2. Parquet: the new partition's immutable tables; its outputs table, and that of every
+        //    older partition whose outputs it spent, is marked stale until `finish` writes it.
         let mut manifest = self.manifest.clone();
+        for part in manifest.partitions.iter_mut() {
+            let (start, end) = (
+                part.first.outputs as usize,
+                (part.first.outputs + part.rows.outputs) as usize,
+            );
+            if end > start
+                && self
+                    .dirty_chunks
+                    .range(start / CHUNK..=(end - 1) / CHUNK)
+                    .next()
+                    .is_some()
+            {
+                part.files[OUTPUTS_SLOT].stale = true;
+            }
+        }
         if let Some(p) = pending {
             let partition = self.write_partition(p)?;
             manifest.partitions.push(partition);
-        }
-        let dirty: Vec<usize> = (0..self.manifest.partitions.len())
-            .filter(|&i| {
-                let part = &self.manifest.partitions[i];
-                let (start, end) = (
-                    part.first.outputs as usize,
-                    (part.first.outputs + part.rows.outputs) as usize,
-                );
-                end > start
-                    && self
-                        .dirty_chunks
-                        .range(start / CHUNK..=(end - 1) / CHUNK)
-                        .next()
-                        .is_some()
-            })
-            .collect();
-        let rewritten = {
-            use rayon::prelude::*;
-            dirty
-                .par_iter()
-                .map(|&i| {
-                    let part = &manifest.partitions[i];
-                    self.write_outputs(part.start_height, part.end_height, part.first, part.rows)
-                })
-                .collect::<Result<Vec<_>, _>>()?
-        };
-        let slot = TABLES
-            .iter()
-            .position(|&t| t == "outputs")
-            .expect("outputs is a table");
-        for (i, file) in dirty.into_iter().zip(rewritten) {
-            manifest.partitions[i].files[slot] = file;
         }
         tracing::debug!(elapsed = ?started.elapsed(), "parquet written");
         // 3. The manifest, last.
         manifest.counts = self.next;
         manifest.tip = self.tip.clone();
-        let path = self.dir.join(MANIFEST_FILE);
-        write_atomic(&path, manifest.to_json().as_bytes()).map_err(io_err(&path))?;
-        self.manifest = manifest;
+        self.write_manifest(manifest)?;
         self.dirty_chunks.clear();
         self.committed_values =
             MappedColumn::open(&self.dir, CacheColumn::OutValue, self.next.outputs)?;
         tracing::debug!(elapsed = ?started.elapsed(), tip = ?self.tip, "committed");
+        Ok(())
+    }
+
+    /// Write the outputs table of every partition marked stale (in parallel), then the manifest.
+    fn write_stale_outputs(&mut self) -> Result<(), StoreError> {
+        use rayon::prelude::*;
+        let stale: Vec<usize> = (0..self.manifest.partitions.len())
+            .filter(|&i| self.manifest.partitions[i].files[OUTPUTS_SLOT].stale)
+            .collect();
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let written = stale
+            .par_iter()
+            .map(|&i| {
+                let part = &self.manifest.partitions[i];
+                self.write_outputs(part.start_height, part.end_height, part.first, part.rows)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut manifest = self.manifest.clone();
+        for (i, file) in stale.into_iter().zip(written) {
+            manifest.partitions[i].files[OUTPUTS_SLOT] = file;
+        }
+        self.write_manifest(manifest)?;
+        tracing::debug!(elapsed = ?started.elapsed(), "stale outputs tables written");
+        Ok(())
+    }
+
+    fn write_manifest(&mut self, manifest: Manifest) -> Result<(), StoreError> {
+        let path = self.dir.join(MANIFEST_FILE);
+        write_atomic(&path, manifest.to_json().as_bytes()).map_err(io_err(&path))?;
+        self.manifest = manifest;
         Ok(())
     }
 
@@ -631,22 +653,27 @@ impl DatasetWriter {
             inputs: p.inputs.in_ix.len() as u64,
             scripts: p.scripts.first_tx.len() as u64,
         };
-        let t = std::time::Instant::now();
         let scripts = self.scripts_table(p.first.scripts, p.scripts.first_tx);
-        let outputs = self.outputs_table(p.first, rows)?;
-        tracing::debug!(elapsed = ?t.elapsed(), "scripts and outputs tables built");
         let batches = vec![
             ("blocks", p.blocks.into_batch()),
             ("txs", p.txs.into_batch()),
-            ("outputs", outputs.into_batch()),
             ("inputs", p.inputs.into_batch()),
             ("scripts", scripts.into_batch()),
         ];
-        debug_assert!(batches.iter().map(|b| b.0).eq(TABLES));
-        let files = batches
+        let mut files = batches
             .into_par_iter()
             .map(|(table, batch)| self.write_table(table, start, end, batch))
             .collect::<Result<Vec<_>, _>>()?;
+        // The outputs table changes with every later spend: written by `finish`.
+        let outputs = PartitionFile {
+            table: "outputs".into(),
+            path: partition_path("outputs", start, end),
+            bytes: 0,
+            sha256: String::new(),
+            stale: true,
+        };
+        files.insert(OUTPUTS_SLOT, outputs);
+        debug_assert!(files.iter().map(|f| f.table.as_str()).eq(TABLES));
         self.added.partitions += 1;
         add_counts(&mut self.added.rows, &rows);
         Ok(Partition {
@@ -658,34 +685,44 @@ impl DatasetWriter {
         })
     }
 
-    /// The scripts table of the scripts first seen in a partition, addresses rendered in parallel.
-    fn scripts_table(&self, first: u64, first_tx: Vec<u32>) -> ScriptsTable {
-        use rayon::prelude::*;
-        let ids: Vec<ScriptId> = (first..first + first_tx.len() as u64)
-            .map(|i| ScriptId(i as u32))
-            .collect();
-        let chain = self.chain;
-        let (address, kind): (Vec<String>, Vec<&'static str>) = ids
-            .par_iter()
-            .map(|&id| {
-                let script = self.scripts.get(id);
-                (chain.script_to_address(script), script_kind_name(script))
-            })
-            .unzip();
-        let mut t = ScriptsTable {
-            first_tx,
-            address,
-            kind,
-            ..ScriptsTable::default()
-        };
-        t.script_offsets.reserve(ids.len() + 1);
-        t.script_offsets.push(0);
-        for &id in &ids {
-            t.script_bytes.extend_from_slice(self.scripts.get(id));
-            t.script_offsets.push(t.script_bytes.len() as i64);
+    /// Hand the scripts interned since the last call to a background renderer. Ingest calls this
+    /// after each batch of blocks; a commit calls it for the rest.
+    pub fn render_new_scripts(&mut self) {
+        let (from, to) = (self.rendered_upto, self.next.scripts);
+        if from == to {
+            return;
         }
-        t.script_id = ids.into_iter().map(|i| i.0).collect();
-        t
+        let mut bytes = Vec::new();
+        let mut ends = Vec::with_capacity((to - from) as usize);
+        for id in from..to {
+            bytes.extend_from_slice(self.scripts.get(ScriptId(id as u32)));
+            ends.push(bytes.len());
+        }
+        self.renderer.spawn(self.chain, bytes, ends);
+        self.rendered_upto = to;
+    }
+
+    /// The scripts table of the scripts first seen in the pending partition.
+    fn scripts_table(&mut self, first: u64, first_tx: Vec<u32>) -> ScriptsTable {
+        self.render_new_scripts();
+        let r = self.renderer.collect();
+        debug_assert_eq!(r.kinds.len(), first_tx.len());
+        let offsets = |ends: &[usize]| {
+            std::iter::once(0)
+                .chain(ends.iter().map(|&e| e as i64))
+                .collect()
+        };
+        ScriptsTable {
+            script_id: (first..first + first_tx.len() as u64)
+                .map(|i| i as u32)
+                .collect(),
+            script_offsets: offsets(&r.script_ends),
+            script_bytes: r.script_bytes,
+            address_offsets: offsets(&r.address_ends),
+            address_bytes: r.address_bytes,
+            kind: r.kinds,
+            first_tx,
+        }
     }
 
     /// Write the outputs table of a partition (rebuilt from the cache and the spend index).
@@ -756,12 +793,15 @@ impl DatasetWriter {
             path: rel,
             bytes: bytes.len() as u64,
             sha256: sha256_hex(&bytes),
+            stale: false,
         })
     }
 
-    /// Commit what is pending and return what this writer added.
+    /// Commit what is pending, bring every outputs table up to date, and return what this
+    /// writer added.
     pub fn finish(mut self) -> Result<(Manifest, Added), StoreError> {
         self.commit()?;
+        self.write_stale_outputs()?;
         Ok((self.manifest, self.added))
     }
 }
@@ -844,8 +884,4 @@ pub fn txid_from_display(display: &Hash32) -> Txid {
 
 fn is_unspendable(script: &[u8]) -> bool {
     crate::chain::is_unspendable(script)
-}
-
-fn script_kind_name(script: &[u8]) -> &'static str {
-    crate::chain::classify(script).name()
 }
