@@ -1,0 +1,34 @@
+"""The example SQL under queries/sql runs in DuckDB on a real dataset and gives the figures that
+SOURCES.md publishes for mainnet heights 0-4312."""
+from conftest import REPO, import_or_need
+
+HAL = "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"
+
+
+def run_sql(con, name):
+    """Run a query file as DuckDB's CLI would (every statement; the last one's result)."""
+    return con.execute((REPO / "queries" / "sql" / name).read_text())
+
+
+def test_dataset_overview(mainnet_dataset):
+    duckdb = import_or_need("duckdb")
+    con = duckdb.connect()
+    con.execute(f"SET VARIABLE ds = '{mainnet_dataset}'")
+    row = run_sql(con, "dataset_overview.sql").fetchone()
+    blocks, tip, txs, outputs, spending, unspent, fees = row
+    assert (blocks, tip, txs, outputs, spending) == (4313, 4312, 4371, 4397, 247)
+    # Fees return to miners through coinbases: what is unspent is the subsidy, 50 BTC a block.
+    assert unspent == 4313 * 50 * 100_000_000
+
+
+def test_address_history_of_hal_finney(mainnet_dataset):
+    duckdb = import_or_need("duckdb")
+    con = duckdb.connect()
+    con.execute(f"SET VARIABLE ds = '{mainnet_dataset}'")
+    con.execute(f"SET VARIABLE address = '{HAL}'")
+    rows = run_sql(con, "address_history.sql").fetchall()
+    # The first row is the 10 BTC from Satoshi in block 170.
+    first = rows[0]
+    assert first[0] == "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:0"
+    assert (first[1], first[2]) == (170, 1_000_000_000)
+    assert all(r[5] == sum(x[2] for x in rows[: i + 1]) for i, r in enumerate(rows))
