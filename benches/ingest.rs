@@ -124,6 +124,26 @@ fn bare_parse_count(input: &Input) -> u64 {
     txs
 }
 
+/// fundtrace's zero-copy parser (txids and merkle check included), single-threaded, same files.
+fn zero_copy_parse_count(input: &Input) -> u64 {
+    let mut txs = 0u64;
+    for file in blk_files(&input.dir) {
+        let bytes = std::fs::read(file).unwrap();
+        let mut pos = 0;
+        while pos + 8 <= bytes.len() {
+            let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
+            if pos + 8 + len > bytes.len() {
+                break;
+            }
+            txs += fundtrace::ingest::block::parse_block(&bytes[pos + 8..pos + 8 + len])
+                .unwrap()
+                .tx_count() as u64;
+            pos += 8 + len;
+        }
+    }
+    txs
+}
+
 fn bench_ingest(bencher: Bencher, input: &Input) {
     bencher
         .counter(BytesCount::new(input.bytes))
@@ -158,4 +178,12 @@ fn bare_parse_count_generated(bencher: Bencher) {
     bencher
         .counter(BytesCount::new(input.bytes))
         .bench(|| bare_parse_count(input));
+}
+
+#[divan::bench(sample_count = 5)]
+fn zero_copy_parse_count_generated(bencher: Bencher) {
+    let input = generated_load();
+    bencher
+        .counter(BytesCount::new(input.bytes))
+        .bench(|| zero_copy_parse_count(input));
 }

@@ -4,8 +4,12 @@
 //! Data flows one way: [`ingest`] → [`store`] → (cluster, labels) → trace → export. This crate
 //! is the engine; the `fundtrace` binary only parses flags and prints.
 
+pub mod case;
 pub mod chain;
 pub mod cli;
+pub mod export;
 pub mod generate;
 pub mod ingest;
+pub mod labels;
 pub mod store;
+pub mod trace;

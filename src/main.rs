@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 use clap::Parser;
-use fundtrace::cli::{Cli, Command, GenerateArgs, IngestArgs};
+use fundtrace::cli::{Cli, Command, GenerateArgs, IngestArgs, TraceArgs};
 use fundtrace::generate::{generate as generate_chain, GenerateOptions};
 use fundtrace::ingest::{ingest_blk, BlkIngest, IngestSummary};
 use fundtrace::store::PartitionPolicy;
@@ -14,9 +14,23 @@ fn main() {
     let cli = Cli::parse();
     init_logging();
     if let Err(err) = run(cli) {
-        eprintln!("error: {err:#}");
+        eprintln!("error: {}", describe(&err));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes in one line; a cause already spelled out by the message before it
+/// (library errors include their source in their text) is not repeated.
+fn describe(err: &anyhow::Error) -> String {
+    let mut msg = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+    }
+    msg
 }
 
 fn init_logging() {
@@ -34,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(args) => ingest(args, cli.json),
         Command::Inspect(args) => fundtrace::cli::inspect::run(&args, cli.json),
         Command::Generate(args) => generate(args, cli.json),
+        Command::Trace(args) => trace(args, cli.json),
     }
 }
 
@@ -129,6 +144,65 @@ fn generate(args: GenerateArgs, json: bool) -> anyhow::Result<()> {
             made.block_bytes as f64 / 1e6,
             opts.out.join("blocks").display()
         );
+    }
+    Ok(())
+}
+
+fn trace(args: TraceArgs, json: bool) -> anyhow::Result<()> {
+    use fundtrace::export::coins;
+    let case = fundtrace::case::Case::load(&args.case)?;
+    for p in &args.policies {
+        if !case.trace.policies.contains(p) {
+            anyhow::bail!(
+                "--policy {p}: the case's models are {}",
+                case.trace.policies.join(", ")
+            );
+        }
+    }
+    let out = args
+        .out
+        .unwrap_or_else(|| std::path::PathBuf::from("results").join(&case.case.name));
+    let run = fundtrace::trace::run::run_case(case, &args.policies)?;
+    let summary = fundtrace::export::write_results(&run, &out)
+        .with_context(|| format!("writing results to {} failed", out.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    println!(
+        "case {}: {} seed outputs, {} coins seeded; results in {}",
+        summary.case,
+        summary.seeds.outputs,
+        coins(summary.seeds.total_sat),
+        out.display()
+    );
+    for p in &summary.policies {
+        let check = match p.conservation_holds {
+            Some(true) => "buckets sum to the seeded total exactly".to_string(),
+            Some(false) => format!(
+                "CONSERVATION FAILED: buckets {} vs seeded {}",
+                p.bucket_total_sat, p.seeded_sat
+            ),
+            None => "reach (not conserved)".to_string(),
+        };
+        println!("\n{} ({check}; {} txs visited)", p.policy, p.txs_visited);
+        for (bucket, sat) in &p.buckets {
+            if *sat > 0 {
+                println!("  {bucket:<14} {:>22}", coins(*sat));
+            }
+        }
+        for c in &p.cashouts {
+            println!(
+                "  cashed out at {} ({}): {} in {} deposit(s), from {} hop(s), heights {}..={}",
+                c.entity,
+                c.category,
+                coins(c.amount_sat),
+                c.deposits,
+                c.min_hop,
+                c.first_height,
+                c.last_height
+            );
+        }
     }
     Ok(())
 }

@@ -30,6 +30,21 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Write a synthetic chain as blk*.dat files (demo story or benchmark load).
     Generate(GenerateArgs),
+    /// Run a case file: trace the seeds forward under its taint models and write the results.
+    Trace(TraceArgs),
+}
+
+/// Arguments of `fundtrace trace`.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The case file (TOML; see queries/*.toml).
+    pub case: PathBuf,
+    /// Results directory (default: results/<case name> under the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run only these models of the case (repeatable): poison, haircut, fifo, lifo, tiho.
+    #[arg(long = "policy", value_name = "MODEL")]
+    pub policies: Vec<String>,
 }
 
 /// Arguments of `fundtrace generate`.

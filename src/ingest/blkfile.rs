@@ -223,10 +223,12 @@ impl BlkIndex {
                         chain,
                     )
                 })
-                .collect::<Result<Vec<_>, _>>()?
+                .collect::<Vec<_>>()
         };
         let mut headers = Vec::new();
-        for (file_headers, note) in per_file {
+        // Results in file order, so the error reported is always the first file's.
+        for scanned in per_file {
+            let (file_headers, note) = scanned?;
             headers.extend(file_headers);
             notes.extend(note);
         }

@@ -148,9 +148,12 @@ pub fn ingest_blk(
         let index = &index;
         scope.spawn(move || {
             for batch in batches {
+                // Collected in height order first, so the error reported is the lowest block's.
                 let parsed = batch
                     .par_iter()
                     .map(|&h| parse_at(index, h))
+                    .collect::<Vec<_>>()
+                    .into_iter()
                     .collect::<Result<Vec<_>, _>>();
                 let failed = parsed.is_err();
                 if tx.send(parsed).is_err() || failed {

@@ -43,11 +43,13 @@ pub enum CacheColumn {
     OutSpentBy,
     /// Output spent by the input, u64 (`u64::MAX` for a coinbase input).
     InPrevOut,
+    /// Flags of each script, u8: bit 0 = unspendable (OP_RETURN or oversized).
+    ScriptFlags,
 }
 
 impl CacheColumn {
     /// Every column, in a fixed order.
-    pub const ALL: [CacheColumn; 11] = [
+    pub const ALL: [CacheColumn; 12] = [
         CacheColumn::BlockHash,
         CacheColumn::BlockTime,
         CacheColumn::BlockFirstTx,
@@ -59,6 +61,7 @@ impl CacheColumn {
         CacheColumn::OutScript,
         CacheColumn::OutSpentBy,
         CacheColumn::InPrevOut,
+        CacheColumn::ScriptFlags,
     ];
 
     /// The file name under `cache/`.
@@ -75,6 +78,7 @@ impl CacheColumn {
             CacheColumn::OutScript => "out_script.u32",
             CacheColumn::OutSpentBy => "out_spent_by.u32",
             CacheColumn::InPrevOut => "in_prev_out.u64",
+            CacheColumn::ScriptFlags => "script_flags.u8",
         }
     }
 
@@ -82,6 +86,7 @@ impl CacheColumn {
     pub fn width(self) -> u64 {
         match self {
             CacheColumn::BlockHash | CacheColumn::Txid => 32,
+            CacheColumn::ScriptFlags => 1,
             CacheColumn::BlockTime | CacheColumn::BlockFirstTx | CacheColumn::TxHeight => 4,
             CacheColumn::OutScript | CacheColumn::OutSpentBy => 4,
             CacheColumn::TxFirstOut
@@ -105,6 +110,7 @@ impl CacheColumn {
                 counts.outputs
             }
             CacheColumn::InPrevOut => counts.inputs,
+            CacheColumn::ScriptFlags => counts.scripts,
         }
     }
 
@@ -145,6 +151,8 @@ pub enum CacheError {
 /// # Safety
 /// Implementors must be plain data: every bit pattern valid, no padding, alignment ≤ 8.
 pub unsafe trait FixedWidth: Copy + 'static {}
+// SAFETY: plain integers and byte arrays.
+unsafe impl FixedWidth for u8 {}
 // SAFETY: plain integers and byte arrays.
 unsafe impl FixedWidth for u32 {}
 // SAFETY: plain integers and byte arrays.

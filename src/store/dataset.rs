@@ -46,6 +46,7 @@ pub struct Dataset {
     out_script: MappedColumn<u32>,
     out_spent_by: MappedColumn<u32>,
     in_prev_out: MappedColumn<u64>,
+    script_flags: MappedColumn<u8>,
 }
 
 impl Dataset {
@@ -66,6 +67,7 @@ impl Dataset {
             out_script: MappedColumn::open(dir, CacheColumn::OutScript, c.outputs)?,
             out_spent_by: MappedColumn::open(dir, CacheColumn::OutSpentBy, c.outputs)?,
             in_prev_out: MappedColumn::open(dir, CacheColumn::InPrevOut, c.inputs)?,
+            script_flags: MappedColumn::open(dir, CacheColumn::ScriptFlags, c.scripts)?,
             manifest,
         })
     }
@@ -167,6 +169,16 @@ impl Dataset {
         ScriptId(self.out_script.as_slice()[out.0 as usize])
     }
 
+    /// True when `out` pays an unspendable script (OP_RETURN or oversized): its value is burned.
+    pub fn is_unspendable(&self, out: OutIx) -> bool {
+        self.script_flags.as_slice()[self.script_id(out).index()] & 1 != 0
+    }
+
+    /// Number of distinct scripts.
+    pub fn script_count(&self) -> u64 {
+        self.manifest.counts.scripts
+    }
+
     /// The transaction spending `out`, or `None` while it is unspent at the tip.
     pub fn spent_by(&self, out: OutIx) -> Option<TxIx> {
         let s = self.out_spent_by.as_slice()[out.0 as usize];
@@ -211,6 +223,18 @@ impl Dataset {
             .par_iter()
             .position_first(|t| *t == wanted)
             .map(|i| TxIx(i as u32))
+    }
+
+    /// All outputs paying to any of `scripts` (sorted ids), in `OutIx` order.
+    pub fn outputs_of_scripts(&self, scripts: &[ScriptId]) -> Vec<OutIx> {
+        use rayon::prelude::*;
+        self.out_script
+            .as_slice()
+            .par_iter()
+            .enumerate()
+            .filter(|(_, s)| scripts.binary_search(&ScriptId(**s)).is_ok())
+            .map(|(o, _)| OutIx(o as u64))
+            .collect()
     }
 
     /// All outputs paying to `script`.
@@ -284,4 +308,29 @@ pub fn find_address(
         row += batch.num_rows() as u64;
     }
     Ok(None)
+}
+
+/// The script ids of the given address strings that the dataset has seen (one scan of the
+/// `scripts` tables).
+pub fn find_addresses(
+    ds: &Dataset,
+    wanted: &std::collections::HashSet<&str>,
+) -> Result<std::collections::HashMap<String, ScriptId>, super::read::ReadError> {
+    use arrow::array::{Array, LargeStringArray};
+    let mut found = std::collections::HashMap::new();
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let mut row = 0u64;
+    for batch in super::read::read_table(&ds.dir, &ds.manifest, "scripts", &["address"])? {
+        if let Some(col) = batch.column(0).as_any().downcast_ref::<LargeStringArray>() {
+            for i in 0..col.len() {
+                if wanted.contains(col.value(i)) {
+                    found.insert(col.value(i).to_string(), ScriptId((row + i as u64) as u32));
+                }
+            }
+        }
+        row += batch.num_rows() as u64;
+    }
+    Ok(found)
 }

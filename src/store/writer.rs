@@ -639,6 +639,12 @@ impl DatasetWriter {
             .map(|o| o.unwrap_or(OutIx::NONE.0))
             .collect();
         c.append(CacheColumn::InPrevOut, as_bytes(&prev))?;
+        let flags: Vec<u8> = self.unspendable_scripts
+            [p.first.scripts as usize..self.next.scripts as usize]
+            .iter()
+            .map(|&u| u as u8)
+            .collect();
+        c.append(CacheColumn::ScriptFlags, &flags)?;
         // spent_by rows are written by the caller (they may already be patched).
         Ok(())
     }

@@ -1,0 +1,226 @@
+//! The result tables (one struct of columns each, as the store's tables): endpoints, flows and
+//! cash-outs, across every model of a case run.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt32Array, UInt64Array,
+};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+
+use super::{cashouts, ExportError};
+use crate::store::dataset::script_addresses;
+use crate::store::tables::to_parquet;
+use crate::store::{OutIx, ScriptId};
+use crate::trace::run::CaseRun;
+
+fn utf8(name: &str, nullable: bool) -> Field {
+    Field::new(name, DataType::Utf8, nullable)
+}
+
+fn encode(
+    name: &'static str,
+    fields: Vec<Field>,
+    columns: Vec<ArrayRef>,
+) -> Result<(&'static str, Vec<u8>), ExportError> {
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .expect("columns match their schema");
+    Ok((
+        name,
+        to_parquet(&batch).map_err(|e| ExportError::Parquet(name, e))?,
+    ))
+}
+
+/// Where an output is: txid, vout, address, height, time.
+struct Place {
+    txid: String,
+    vout: u32,
+    address: String,
+    height: u32,
+    time_ms: i64,
+}
+
+/// The encoded result tables: `(file name, Parquet bytes)`.
+pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError> {
+    let ds = &run.dataset;
+    let mut scripts: Vec<ScriptId> = Vec::new();
+    for r in &run.runs {
+        scripts.extend(r.result.flows.iter().map(|f| ds.script_id(f.out)));
+    }
+    let names = script_addresses(ds, &scripts)?;
+    let place = |out: OutIx| {
+        let tx = ds.out_tx(out);
+        let height = ds.tx_height(tx);
+        Place {
+            txid: ds.txid(tx).to_string(),
+            vout: ds.vout(out),
+            address: names
+                .get(&ds.script_id(out))
+                .map(|n| n.0.clone())
+                .unwrap_or_default(),
+            height,
+            time_ms: ds.block_time(height) as i64 * 1000,
+        }
+    };
+    let case = run.case.case.name.as_str();
+    let time_field = |n: &str| {
+        Field::new(
+            n,
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            true,
+        )
+    };
+
+    // flows: one row per tainted output per model.
+    let (mut f_policy, mut f_hop, mut f_txid, mut f_vout, mut f_addr) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut f_value, mut f_taint, mut f_height, mut f_time) = (vec![], vec![], vec![], vec![]);
+    for r in &run.runs {
+        for f in &r.result.flows {
+            let p = place(f.out);
+            f_policy.push(r.policy);
+            f_hop.push(f.hop);
+            f_txid.push(p.txid);
+            f_vout.push(p.vout);
+            f_addr.push(p.address);
+            f_value.push(ds.value(f.out));
+            f_taint.push(f.tainted);
+            f_height.push(p.height);
+            f_time.push(p.time_ms);
+        }
+    }
+    let n = f_policy.len();
+    let flows = encode(
+        "flows.parquet",
+        vec![
+            utf8("case", false),
+            utf8("policy", false),
+            Field::new("hop", DataType::UInt32, false),
+            utf8("txid", false),
+            Field::new("vout", DataType::UInt32, false),
+            utf8("address", false),
+            Field::new("value", DataType::UInt64, false),
+            Field::new("tainted_value", DataType::UInt64, false),
+            Field::new("height", DataType::UInt32, false),
+            time_field("time"),
+        ],
+        vec![
+            Arc::new(StringArray::from(vec![case; n])),
+            Arc::new(StringArray::from(f_policy)),
+            Arc::new(UInt32Array::from(f_hop)),
+            Arc::new(StringArray::from(f_txid)),
+            Arc::new(UInt32Array::from(f_vout)),
+            Arc::new(StringArray::from(f_addr)),
+            Arc::new(UInt64Array::from(f_value)),
+            Arc::new(UInt64Array::from(f_taint)),
+            Arc::new(UInt32Array::from(f_height)),
+            Arc::new(TimestampMillisecondArray::from(f_time).with_timezone("UTC")),
+        ],
+    )?;
+
+    // endpoints: one row per bucket holding.
+    let (mut e_policy, mut e_bucket, mut e_txid, mut e_vout, mut e_addr) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut e_entity, mut e_category, mut e_hop, mut e_taint, mut e_height) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for r in &run.runs {
+        for e in &r.result.endpoints {
+            e_policy.push(r.policy);
+            e_bucket.push(e.bucket.name());
+            match (e.out, e.fee_tx) {
+                (Some(out), _) => {
+                    let p = place(out);
+                    e_txid.push(Some(p.txid));
+                    e_vout.push(Some(p.vout));
+                    e_addr.push(Some(p.address));
+                    e_height.push(p.height);
+                }
+                (None, Some(tx)) => {
+                    e_txid.push(Some(ds.txid(tx).to_string()));
+                    e_vout.push(None);
+                    e_addr.push(None);
+                    e_height.push(ds.tx_height(tx));
+                }
+                (None, None) => unreachable!("an endpoint is an output or a fee"),
+            }
+            e_entity.push(e.label.as_ref().map(|l| l.entity.clone()));
+            e_category.push(e.label.as_ref().map(|l| l.category.clone()));
+            e_hop.push(e.hop);
+            e_taint.push(e.amount);
+        }
+    }
+    let n = e_policy.len();
+    let endpoints = encode(
+        "endpoints.parquet",
+        vec![
+            utf8("case", false),
+            utf8("policy", false),
+            utf8("bucket", false),
+            utf8("txid", true),
+            Field::new("vout", DataType::UInt32, true),
+            utf8("address", true),
+            utf8("entity", true),
+            utf8("category", true),
+            Field::new("hop", DataType::UInt32, false),
+            Field::new("tainted_value", DataType::UInt64, false),
+            Field::new("height", DataType::UInt32, false),
+        ],
+        vec![
+            Arc::new(StringArray::from(vec![case; n])),
+            Arc::new(StringArray::from(e_policy)),
+            Arc::new(StringArray::from(e_bucket)),
+            Arc::new(StringArray::from(e_txid)),
+            Arc::new(UInt32Array::from(e_vout)),
+            Arc::new(StringArray::from(e_addr)),
+            Arc::new(StringArray::from(e_entity)),
+            Arc::new(StringArray::from(e_category)),
+            Arc::new(UInt32Array::from(e_hop)),
+            Arc::new(UInt64Array::from(e_taint)),
+            Arc::new(UInt32Array::from(e_height)),
+        ],
+    )?;
+
+    // cashouts: one row per entity reached per model.
+    let (mut c_policy, mut c_entity, mut c_category, mut c_amount) =
+        (vec![], vec![], vec![], vec![]);
+    let (mut c_deposits, mut c_hop, mut c_first, mut c_last) = (vec![], vec![], vec![], vec![]);
+    for r in &run.runs {
+        for c in cashouts(run, &r.result) {
+            c_policy.push(r.policy);
+            c_entity.push(c.entity);
+            c_category.push(c.category);
+            c_amount.push(c.amount_sat as u64);
+            c_deposits.push(c.deposits as u32);
+            c_hop.push(c.min_hop);
+            c_first.push(c.first_height);
+            c_last.push(c.last_height);
+        }
+    }
+    let n = c_policy.len();
+    let cashout_table = encode(
+        "cashouts.parquet",
+        vec![
+            utf8("case", false),
+            utf8("policy", false),
+            utf8("entity", false),
+            utf8("category", false),
+            Field::new("tainted_value", DataType::UInt64, false),
+            Field::new("deposits", DataType::UInt32, false),
+            Field::new("min_hop", DataType::UInt32, false),
+            Field::new("first_height", DataType::UInt32, false),
+            Field::new("last_height", DataType::UInt32, false),
+        ],
+        vec![
+            Arc::new(StringArray::from(vec![case; n])),
+            Arc::new(StringArray::from(c_policy)),
+            Arc::new(StringArray::from(c_entity)),
+            Arc::new(StringArray::from(c_category)),
+            Arc::new(UInt64Array::from(c_amount)),
+            Arc::new(UInt32Array::from(c_deposits)),
+            Arc::new(UInt32Array::from(c_hop)),
+            Arc::new(UInt32Array::from(c_first)),
+            Arc::new(UInt32Array::from(c_last)),
+        ],
+    )?;
+    Ok(vec![flows, endpoints, cashout_table])
+}

@@ -1,0 +1,343 @@
+//! Forward propagation: from seed outputs, follow taint through spending transactions in
+//! increasing [`TxIx`] order (a topological order), so every transaction is visited once with all
+//! its tainted inputs known. Memory grows with the tainted frontier, not the chain.
+//!
+//! Where a tainted output ends is decided when it is created, in this order (first match wins):
+//! burned (unspendable script); cashed-out (hop ≥ 1 and its script carries a stop label);
+//! unspent (not spent by the tip); beyond-window (spent above the end height); hop-cut
+//! (hop = max_hops); dust-cut (taint < min_value); degree-cut (the spender has more than
+//! max_degree inputs or outputs); otherwise its taint flows into the spending transaction. The
+//! tainted fee share of a transaction goes to the fees bucket.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::policy::{Taint, TaintPolicy, TxValues};
+use crate::store::{Dataset, InIx, OutIx, ScriptId, TxIx};
+
+/// A seed: an output and how many of its first satoshis are tainted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SeedOutput {
+    /// The output.
+    pub out: OutIx,
+    /// Tainted satoshis from its start (clamped to its value).
+    pub amount: u64,
+}
+
+/// A labelled script where tracing stops as a cash-out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopLabel {
+    /// The entity (an exchange's name, a mixer…).
+    pub entity: String,
+    /// Its category (`exchange`, `mixer`, …).
+    pub category: String,
+}
+
+/// Stop conditions of a trace.
+#[derive(Debug, Clone, Default)]
+pub struct StopRules {
+    /// Outputs at this hop stop (hop-cut). `u32::MAX` for no limit.
+    pub max_hops: u32,
+    /// Tainted amounts below this stop (dust-cut).
+    pub min_value: u64,
+    /// Spends above this height are beyond the window.
+    pub end_height: Option<u32>,
+    /// Spending transactions with more inputs or outputs than this stop the flow (degree-cut).
+    pub max_degree: Option<u32>,
+    /// Scripts where tracing stops as a cash-out.
+    pub stops: HashMap<ScriptId, StopLabel>,
+}
+
+/// The kind of bucket a unit of taint ends in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bucket {
+    /// Paid to a labelled stop (an exchange deposit…).
+    CashedOut,
+    /// Still unspent at the dataset's tip.
+    Unspent,
+    /// Paid to miners as fees.
+    Fees,
+    /// Below the minimum value.
+    DustCut,
+    /// At the hop limit.
+    HopCut,
+    /// Spent by a transaction above the degree limit.
+    DegreeCut,
+    /// Sent to an unspendable script.
+    Burned,
+    /// Spent after the end of the window.
+    BeyondWindow,
+}
+
+impl Bucket {
+    /// Every bucket, in report order.
+    pub const ALL: [Bucket; 8] = [
+        Bucket::CashedOut,
+        Bucket::Unspent,
+        Bucket::Fees,
+        Bucket::DustCut,
+        Bucket::HopCut,
+        Bucket::DegreeCut,
+        Bucket::Burned,
+        Bucket::BeyondWindow,
+    ];
+
+    /// The bucket's name in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bucket::CashedOut => "cashed-out",
+            Bucket::Unspent => "unspent",
+            Bucket::Fees => "fees",
+            Bucket::DustCut => "dust-cut",
+            Bucket::HopCut => "hop-cut",
+            Bucket::DegreeCut => "degree-cut",
+            Bucket::Burned => "burned",
+            Bucket::BeyondWindow => "beyond-window",
+        }
+    }
+}
+
+/// Where some taint ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The bucket.
+    pub bucket: Bucket,
+    /// The output holding it (`None` for fees).
+    pub out: Option<OutIx>,
+    /// The transaction whose fee it is (fees only).
+    pub fee_tx: Option<TxIx>,
+    /// Hop of the output (of the transaction's outputs, for fees).
+    pub hop: u32,
+    /// Tainted satoshis.
+    pub amount: u64,
+    /// The stop label reached (cash-outs only).
+    pub label: Option<StopLabel>,
+}
+
+/// One tainted output seen by the trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flow {
+    /// The output.
+    pub out: OutIx,
+    /// Its hop from the seeds.
+    pub hop: u32,
+    /// Tainted satoshis in it.
+    pub tainted: u64,
+}
+
+/// An edge of the flow graph: taint moved from one output, through the transaction spending
+/// it, into one of that transaction's outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    /// The spent (tainted) output.
+    pub from: OutIx,
+    /// The output receiving taint.
+    pub to: OutIx,
+    /// Satoshis moved.
+    pub amount: u64,
+}
+
+/// The result of one trace.
+#[derive(Debug, Clone, Default)]
+pub struct TraceResult {
+    /// Seeded satoshis.
+    pub seeded: u128,
+    /// Every tainted output, in `OutIx` order.
+    pub flows: Vec<Flow>,
+    /// Where the taint ended, in the order decided (deterministic).
+    pub endpoints: Vec<Endpoint>,
+    /// Flow graph edges, in processing order.
+    pub edges: Vec<Edge>,
+    /// Transactions visited.
+    pub txs_visited: u64,
+}
+
+impl TraceResult {
+    /// Tainted satoshis per bucket.
+    pub fn totals(&self) -> BTreeMap<Bucket, u128> {
+        let mut t: BTreeMap<Bucket, u128> = Bucket::ALL.iter().map(|&b| (b, 0)).collect();
+        for e in &self.endpoints {
+            *t.entry(e.bucket).or_default() += e.amount as u128;
+        }
+        t
+    }
+
+    /// Sum over all buckets.
+    pub fn bucket_total(&self) -> u128 {
+        self.endpoints.iter().map(|e| e.amount as u128).sum()
+    }
+}
+
+struct Pending {
+    taint: Taint,
+    hop: u32,
+}
+
+/// Trace forward from `seeds` under `policy` with `rules`.
+pub fn trace_forward(
+    ds: &Dataset,
+    seeds: &[SeedOutput],
+    policy: &dyn TaintPolicy,
+    rules: &StopRules,
+) -> TraceResult {
+    let mut result = TraceResult::default();
+    let mut waiting: HashMap<OutIx, Pending> = HashMap::new();
+    let mut frontier: BTreeSet<TxIx> = BTreeSet::new();
+    let mut seen: BTreeSet<SeedOutput> = BTreeSet::new();
+    for &seed in seeds {
+        if !seen.insert(seed) {
+            continue;
+        }
+        let value = ds.value(seed.out);
+        let taint = policy.seed(value, seed.amount.min(value));
+        result.seeded += taint.amount() as u128;
+        place(
+            ds,
+            policy,
+            rules,
+            seed.out,
+            taint,
+            0,
+            &mut result,
+            &mut waiting,
+            &mut frontier,
+        );
+    }
+    let mut values_in = Vec::new();
+    let mut values_out = Vec::new();
+    let mut spent = Vec::new();
+    while let Some(tx) = frontier.pop_first() {
+        result.txs_visited += 1;
+        let inputs = ds.tx_inputs(tx);
+        values_in.clear();
+        spent.clear();
+        for i in inputs.start.0..inputs.end.0 {
+            let prev = ds.prev_out(InIx(i));
+            values_in.push(prev.map_or(0, |o| ds.value(o)));
+            spent.push(prev.and_then(|o| waiting.remove(&o).map(|p| (o, p))));
+        }
+        let outputs = ds.tx_outputs(tx);
+        values_out.clear();
+        values_out.extend((outputs.start.0..outputs.end.0).map(|o| ds.value(OutIx(o))));
+        let taints: Vec<Option<&Taint>> = spent
+            .iter()
+            .map(|s| s.as_ref().map(|(_, p)| &p.taint))
+            .collect();
+        let alloc = policy.propagate(
+            TxValues {
+                inputs: &values_in,
+                outputs: &values_out,
+            },
+            &taints,
+        );
+        let hop = 1 + spent
+            .iter()
+            .flatten()
+            .map(|(_, p)| p.hop)
+            .min()
+            .unwrap_or(0);
+        if alloc.fee > 0 {
+            result.endpoints.push(Endpoint {
+                bucket: Bucket::Fees,
+                out: None,
+                fee_tx: Some(tx),
+                hop,
+                amount: alloc.fee,
+                label: None,
+            });
+        }
+        for &(i, j, amount) in &alloc.flows {
+            if let Some((from, _)) = &spent[i as usize] {
+                result.edges.push(Edge {
+                    from: *from,
+                    to: OutIx(outputs.start.0 + j as u64),
+                    amount,
+                });
+            }
+        }
+        for (j, taint) in alloc.outputs.into_iter().enumerate() {
+            if taint.is_clean() {
+                continue;
+            }
+            let out = OutIx(outputs.start.0 + j as u64);
+            place(
+                ds,
+                policy,
+                rules,
+                out,
+                taint,
+                hop,
+                &mut result,
+                &mut waiting,
+                &mut frontier,
+            );
+        }
+    }
+    debug_assert!(
+        waiting.is_empty(),
+        "every waiting output's spender was visited"
+    );
+    result.flows.sort_by_key(|f| f.out);
+    result
+}
+
+/// Record a tainted output and decide where it ends (or queue its spender).
+#[allow(clippy::too_many_arguments)]
+fn place(
+    ds: &Dataset,
+    policy: &dyn TaintPolicy,
+    rules: &StopRules,
+    out: OutIx,
+    taint: Taint,
+    hop: u32,
+    result: &mut TraceResult,
+    waiting: &mut HashMap<OutIx, Pending>,
+    frontier: &mut BTreeSet<TxIx>,
+) {
+    let _ = policy;
+    let amount = taint.amount();
+    result.flows.push(Flow {
+        out,
+        hop,
+        tainted: amount,
+    });
+    let script = ds.script_id(out);
+    let mut end = |bucket: Bucket, label: Option<StopLabel>| {
+        result.endpoints.push(Endpoint {
+            bucket,
+            out: Some(out),
+            fee_tx: None,
+            hop,
+            amount,
+            label,
+        });
+    };
+    if ds.is_unspendable(out) {
+        return end(Bucket::Burned, None);
+    }
+    if hop >= 1 {
+        if let Some(label) = rules.stops.get(&script) {
+            return end(Bucket::CashedOut, Some(label.clone()));
+        }
+    }
+    let Some(spender) = ds.spent_by(out) else {
+        return end(Bucket::Unspent, None);
+    };
+    if rules.end_height.is_some_and(|h| ds.tx_height(spender) > h) {
+        return end(Bucket::BeyondWindow, None);
+    }
+    if hop >= rules.max_hops {
+        return end(Bucket::HopCut, None);
+    }
+    if amount < rules.min_value {
+        return end(Bucket::DustCut, None);
+    }
+    if let Some(max) = rules.max_degree {
+        let (i, o) = (ds.tx_inputs(spender), ds.tx_outputs(spender));
+        if i.end.0 - i.start.0 > max as u64 || o.end.0 - o.start.0 > max as u64 {
+            return end(Bucket::DegreeCut, None);
+        }
+    }
+    waiting.insert(out, Pending { taint, hop });
+    frontier.insert(spender);
+}

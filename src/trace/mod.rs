@@ -1,0 +1,5 @@
+//! Tracing funds through the transaction graph under a taint model.
+
+pub mod engine;
+pub mod policy;
+pub mod run;

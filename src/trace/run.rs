@@ -1,0 +1,241 @@
+//! Running a case: resolve seeds and labels against the dataset, trace under every requested
+//! model in parallel, and gather what the export writes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::str::FromStr;
+
+use rayon::prelude::*;
+
+use super::engine::{trace_forward, SeedOutput, StopLabel, StopRules, TraceResult};
+use super::policy::by_name;
+use crate::case::Case;
+use crate::labels::{read_csv, Label, LabelError};
+use crate::store::dataset::{find_addresses, OpenError};
+use crate::store::read::ReadError;
+use crate::store::{Dataset, OutIx, ScriptId};
+
+/// Errors running a case.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The dataset could not be opened.
+    #[error("case {case}: dataset {dataset}: {source}")]
+    Dataset {
+        /// The case's name.
+        case: String,
+        /// The dataset path.
+        dataset: String,
+        /// Why.
+        source: OpenError,
+    },
+    /// The dataset's chain is not the case's.
+    #[error("case {case}: dataset {dataset} holds {found} blocks but [case] chain = '{asked}'; fix the chain or the dataset path")]
+    WrongChain {
+        /// The case's name.
+        case: String,
+        /// The dataset path.
+        dataset: String,
+        /// The dataset's chain.
+        found: &'static str,
+        /// The case's chain.
+        asked: &'static str,
+    },
+    /// A seed is malformed or not in the dataset.
+    #[error("case {case}: [seeds] {message}")]
+    Seed {
+        /// The case's name.
+        case: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A labels file is bad.
+    #[error(transparent)]
+    Labels(#[from] LabelError),
+    /// Reading the scripts table failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+}
+
+/// One model's trace of a case.
+#[derive(Debug)]
+pub struct PolicyRun {
+    /// The model's name.
+    pub policy: &'static str,
+    /// Whether it conserves value.
+    pub conserves: bool,
+    /// The trace.
+    pub result: TraceResult,
+}
+
+/// A case run under all its models.
+pub struct CaseRun {
+    /// The case.
+    pub case: Case,
+    /// The dataset.
+    pub dataset: Dataset,
+    /// The resolved seeds.
+    pub seeds: Vec<SeedOutput>,
+    /// Labels read, with the script each resolves to (None when the dataset never saw it).
+    pub labels: Vec<(Label, Option<ScriptId>)>,
+    /// One run per model, in the case's order.
+    pub runs: Vec<PolicyRun>,
+}
+
+/// Load the case's dataset and labels, resolve seeds, and trace under every model (in parallel).
+pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
+    let dataset_path = case.resolve(&case.case.dataset);
+    let dataset = Dataset::open(&dataset_path).map_err(|source| RunError::Dataset {
+        case: case.case.name.clone(),
+        dataset: dataset_path.display().to_string(),
+        source,
+    })?;
+    if dataset.manifest().chain != case.case.chain {
+        return Err(RunError::WrongChain {
+            case: case.case.name.clone(),
+            dataset: dataset_path.display().to_string(),
+            found: dataset.manifest().chain.name(),
+            asked: case.case.chain.name(),
+        });
+    }
+    let mut labels = Vec::new();
+    for file in &case.labels.files {
+        labels.extend(read_csv(&case.resolve(file), case.case.chain)?);
+    }
+    let seed_err = |message: String| RunError::Seed {
+        case: case.case.name.clone(),
+        message,
+    };
+    for a in &case.seeds.addresses {
+        case.case
+            .chain
+            .address_to_script(a)
+            .map_err(|e| seed_err(format!("addresses: {e}")))?;
+    }
+    let wanted: HashSet<&str> = labels
+        .iter()
+        .map(|l| l.address.as_str())
+        .chain(case.seeds.addresses.iter().map(String::as_str))
+        .collect();
+    let scripts = find_addresses(&dataset, &wanted)?;
+    let seeds = resolve_seeds(&case, &dataset, &scripts).map_err(seed_err)?;
+    let stop_categories: HashSet<String> = case
+        .trace
+        .stop_at_categories
+        .iter()
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let mut stops: HashMap<ScriptId, StopLabel> = HashMap::new();
+    let mut resolved = Vec::with_capacity(labels.len());
+    for label in labels {
+        let script = scripts.get(label.address.as_str()).copied();
+        if let Some(s) = script {
+            if stop_categories.contains(&label.category) {
+                // The first label of a script wins (files in case order, lines in file order).
+                stops.entry(s).or_insert_with(|| StopLabel {
+                    entity: label.entity.clone(),
+                    category: label.category.clone(),
+                });
+            }
+        }
+        resolved.push((label, script));
+    }
+    let rules = StopRules {
+        max_hops: case.trace.max_hops,
+        min_value: case.trace.min_value,
+        end_height: case.trace.end_height,
+        max_degree: case.trace.max_degree,
+        stops,
+    };
+    let policies: Vec<&String> = case
+        .trace
+        .policies
+        .iter()
+        .filter(|p| only.is_empty() || only.contains(p))
+        .collect();
+    let runs = policies
+        .par_iter()
+        .map(|name| {
+            let policy = by_name(name).expect("validated when the case was loaded");
+            let result = trace_forward(&dataset, &seeds, policy.as_ref(), &rules);
+            PolicyRun {
+                policy: policy.name(),
+                conserves: policy.conserves(),
+                result,
+            }
+        })
+        .collect();
+    Ok(CaseRun {
+        case,
+        dataset,
+        seeds,
+        labels: resolved,
+        runs,
+    })
+}
+
+fn resolve_seeds(
+    case: &Case,
+    ds: &Dataset,
+    scripts: &HashMap<String, ScriptId>,
+) -> Result<Vec<SeedOutput>, String> {
+    let mut seeds = Vec::new();
+    let whole = |out: OutIx| SeedOutput {
+        out,
+        amount: ds.value(out),
+    };
+    let (lo, hi) = (
+        case.seeds.from_height.unwrap_or(0),
+        case.seeds.to_height.unwrap_or(u32::MAX),
+    );
+    let mut by_script: BTreeMap<ScriptId, &str> = BTreeMap::new();
+    for a in &case.seeds.addresses {
+        let s = scripts
+            .get(a.as_str())
+            .ok_or_else(|| format!("address {a} never received an output in the dataset"))?;
+        by_script.insert(*s, a);
+    }
+    if !by_script.is_empty() {
+        let ids: Vec<ScriptId> = by_script.keys().copied().collect();
+        for out in ds.outputs_of_scripts(&ids) {
+            let h = ds.tx_height(ds.out_tx(out));
+            if (lo..=hi).contains(&h) {
+                seeds.push(whole(out));
+            }
+        }
+    }
+    for t in &case.seeds.txids {
+        let txid =
+            bitcoin::Txid::from_str(t).map_err(|e| format!("txids: '{t}' is not a txid ({e})"))?;
+        let tx = ds
+            .find_txid(&txid)
+            .ok_or_else(|| format!("txids: {t} is not in the dataset"))?;
+        let outs = ds.tx_outputs(tx);
+        seeds.extend((outs.start.0..outs.end.0).map(|o| whole(OutIx(o))));
+    }
+    for p in &case.seeds.outpoints {
+        let (t, v) = p
+            .split_once(':')
+            .ok_or_else(|| format!("outpoints: '{p}' is not txid:vout"))?;
+        let txid = bitcoin::Txid::from_str(t)
+            .map_err(|e| format!("outpoints: '{t}' is not a txid ({e})"))?;
+        let vout: u64 = v
+            .parse()
+            .map_err(|_| format!("outpoints: '{v}' in '{p}' is not an output index"))?;
+        let tx = ds
+            .find_txid(&txid)
+            .ok_or_else(|| format!("outpoints: {t} is not in the dataset"))?;
+        let outs = ds.tx_outputs(tx);
+        if vout >= outs.end.0 - outs.start.0 {
+            return Err(format!(
+                "outpoints: {p}: the transaction has {} outputs",
+                outs.end.0 - outs.start.0
+            ));
+        }
+        seeds.push(whole(OutIx(outs.start.0 + vout)));
+    }
+    seeds.sort();
+    seeds.dedup();
+    if seeds.is_empty() {
+        return Err("no output matches the seeds (check from_height/to_height)".into());
+    }
+    Ok(seeds)
+}

@@ -1,0 +1,242 @@
+//! End-to-end trace of the demo theft. In the demo every transaction after the sweep spends one
+//! fully tainted input (the thief's peel chain, split and deposits), so every model must find
+//! the same figures, and they follow from the chain itself: cash-outs are what the
+//! exchange-labelled addresses received, unspent is what the thief's addresses still hold, and
+//! the fees are the rest of the stolen amount.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use fundtrace::store::dataset::find_addresses;
+use fundtrace::store::{Dataset, OutIx};
+use support::*;
+
+struct Demo {
+    _tmp: tempfile::TempDir,
+    dataset: std::path::PathBuf,
+    case: std::path::PathBuf,
+}
+
+fn demo(max_hops: u32) -> Demo {
+    let tmp = tempfile::tempdir().unwrap();
+    let dataset = tmp.path().join("ds");
+    let blocks = repo_root().join("datasets/demo/blocks");
+    run_ok(&[
+        "ingest",
+        "--blocks-dir",
+        blocks.to_str().unwrap(),
+        "--chain",
+        "bitcoin-regtest",
+        "--out",
+        dataset.to_str().unwrap(),
+    ]);
+    let labels = repo_root().join("datasets/demo/truth/labels.csv");
+    let case = tmp.path().join("case.toml");
+    std::fs::write(
+        &case,
+        format!(
+            r#"[case]
+name = "demo"
+dataset = "ds"
+chain = "bitcoin-regtest"
+[seeds]
+addresses = ["{thief}"]
+[trace]
+policies = ["haircut", "fifo", "lifo", "tiho", "poison"]
+max_hops = {max_hops}
+stop_at_categories = ["exchange"]
+[labels]
+files = ["{labels}"]
+"#,
+            thief = theft()["thief_address"].as_str().unwrap(),
+            labels = labels.display()
+        ),
+    )
+    .unwrap();
+    Demo {
+        _tmp: tmp,
+        dataset,
+        case,
+    }
+}
+
+fn theft() -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("datasets/demo/truth/theft.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+fn labelled(category: &str) -> Vec<(String, String)> {
+    std::fs::read_to_string(repo_root().join("datasets/demo/truth/labels.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| l.ends_with(&format!(",{category}")))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[1].to_string())
+        })
+        .collect()
+}
+
+fn trace_json(d: &Demo, out: &std::path::Path) -> serde_json::Value {
+    let stdout = run_ok(&[
+        "trace",
+        d.case.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[test]
+fn every_model_accounts_for_every_stolen_satoshi() {
+    let d = demo(20);
+    let ds = Dataset::open(&d.dataset).unwrap();
+    let stolen = theft()["stolen_sat"].as_u64().unwrap() as u128;
+    // Expected, from the chain: what each exchange's labelled addresses received (they receive
+    // only from the thief in this story), and what the thief's addresses still hold.
+    let exchanges = labelled("exchange");
+    let thieves = labelled("perpetrator");
+    let wanted = exchanges
+        .iter()
+        .chain(&thieves)
+        .map(|(a, _)| a.as_str())
+        .collect();
+    let scripts = find_addresses(&ds, &wanted).unwrap();
+    let mut per_exchange: BTreeMap<String, (u128, usize)> = BTreeMap::new();
+    for (address, entity) in &exchanges {
+        if let Some(&s) = scripts.get(address) {
+            for o in ds.outputs_of_script(s) {
+                let e = per_exchange.entry(entity.clone()).or_default();
+                e.0 += ds.value(o) as u128;
+                e.1 += 1;
+            }
+        }
+    }
+    let cashed: u128 = per_exchange.values().map(|v| v.0).sum();
+    let unspent: u128 = thieves
+        .iter()
+        .filter_map(|(a, _)| scripts.get(a))
+        .flat_map(|&s| ds.outputs_of_script(s))
+        .filter(|&o: &OutIx| ds.spent_by(o).is_none())
+        .map(|o| ds.value(o) as u128)
+        .sum();
+    assert_eq!(
+        per_exchange.values().map(|v| v.1).sum::<usize>(),
+        10,
+        "8 peels and 2 split deposits"
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = trace_json(&d, &tmp.path().join("r"));
+    assert_eq!(
+        summary["seeds"]["total_sat"].as_u64().unwrap() as u128,
+        stolen
+    );
+    for p in summary["policies"].as_array().unwrap() {
+        let name = p["policy"].as_str().unwrap();
+        let b = |k: &str| p["buckets"][k].as_u64().unwrap() as u128;
+        assert_eq!(b("cashed-out"), cashed, "{name}");
+        assert_eq!(b("unspent"), unspent, "{name}");
+        assert_eq!(b("fees"), stolen - cashed - unspent, "{name}");
+        assert_eq!(
+            p["bucket_total_sat"].as_u64().unwrap() as u128,
+            stolen,
+            "{name}"
+        );
+        if name != "poison" {
+            assert_eq!(p["conservation_holds"], true, "{name}");
+        }
+        let got: BTreeMap<String, (u128, usize)> = p["cashouts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let entity = c["entity"].as_str().unwrap().to_string();
+                (
+                    entity,
+                    (
+                        c["amount_sat"].as_u64().unwrap() as u128,
+                        c["deposits"].as_u64().unwrap() as usize,
+                    ),
+                )
+            })
+            .collect();
+        assert_eq!(got, per_exchange, "{name}");
+        // Peel k (k = 0..7) pays exchange k mod 4 at hop k + 1.
+        let hops: BTreeMap<&str, u64> = p["cashouts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["entity"].as_str().unwrap(),
+                    c["min_hop"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            hops,
+            BTreeMap::from([("Bitbank", 1), ("Kraken", 2), ("Huobi", 3), ("Poloniex", 4)]),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn hop_limit_cuts_the_peel_chain_and_still_conserves() {
+    let d = demo(3);
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = trace_json(&d, &tmp.path().join("r"));
+    let stolen = theft()["stolen_sat"].as_u64().unwrap();
+    for p in summary["policies"].as_array().unwrap() {
+        let b = |k: &str| p["buckets"][k].as_u64().unwrap();
+        // Deposits at hops 1, 2 and 3 cash out; the change at hop 3 is cut.
+        assert_eq!(p["cashouts"].as_array().unwrap().len(), 3);
+        assert!(b("hop-cut") > 0);
+        assert_eq!(b("unspent"), 0);
+        assert_eq!(b("cashed-out") + b("hop-cut") + b("fees"), stolen);
+    }
+}
+
+#[test]
+fn a_rerun_gives_byte_identical_results() {
+    let d = demo(20);
+    let tmp = tempfile::tempdir().unwrap();
+    trace_json(&d, &tmp.path().join("a"));
+    trace_json(&d, &tmp.path().join("b"));
+    let (a, b) = (
+        tree_digest(&tmp.path().join("a")),
+        tree_digest(&tmp.path().join("b")),
+    );
+    assert_eq!(
+        a.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+        [
+            "cashouts.parquet",
+            "endpoints.parquet",
+            "flows.parquet",
+            "summary.json"
+        ]
+    );
+    assert_eq!(a, b);
+}
+
+#[test]
+fn bad_case_files_name_the_problem() {
+    let d = demo(20);
+    let text = std::fs::read_to_string(&d.case).unwrap();
+    let bad = d.case.with_file_name("bad.toml");
+    std::fs::write(&bad, text.replace("max_hops", "max_hop")).unwrap();
+    let err = run_err(&["trace", bad.to_str().unwrap()]);
+    assert!(err.contains("bad.toml") && err.contains("max_hop"), "{err}");
+    std::fs::write(&bad, text.replace("\"haircut\",", "\"haircutt\",")).unwrap();
+    let err = run_err(&["trace", bad.to_str().unwrap()]);
+    assert!(err.contains("unknown model 'haircutt'"), "{err}");
+    std::fs::write(&bad, text.replace("bcrt1q", "bc1q")).unwrap();
+    let err = run_err(&["trace", bad.to_str().unwrap()]);
+    assert!(err.contains("[seeds] addresses"), "{err}");
+}
