@@ -50,3 +50,23 @@ def mainnet_dataset(fundtrace_bin, tmp_path_factory) -> Path:
         check=True,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_results(fundtrace_bin, tmp_path_factory) -> Path:
+    """The embedded demo chain ingested and its case traced; returns the results directory."""
+    root = tmp_path_factory.mktemp("demo")
+    ds = root / "ds"
+    subprocess.run(
+        [str(fundtrace_bin), "ingest", "--blocks-dir", str(REPO / "datasets" / "demo" / "blocks"),
+         "--chain", "bitcoin-regtest", "--out", str(ds)],
+        check=True,
+    )
+    case = (REPO / "queries" / "demo.toml").read_text()
+    case = case.replace('dataset = "../target/demo"', f'dataset = "{ds}"')
+    case = case.replace('files = ["../datasets/demo/truth/labels.csv"]',
+                        f'files = ["{REPO / "datasets" / "demo" / "truth" / "labels.csv"}"]')
+    (root / "case.toml").write_text(case)
+    out = root / "results"
+    subprocess.run([str(fundtrace_bin), "trace", str(root / "case.toml"), "--out", str(out)], check=True)
+    return out
