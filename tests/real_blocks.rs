@@ -445,3 +445,92 @@ fn killed_ingest_resumes_to_the_same_dataset() {
         "no run was interrupted: the test did not exercise a kill"
     );
 }
+
+/// Block 9's coinbase (50 BTC to Satoshi) is spent whole by f4184fc5… in block 170: 10 BTC to
+/// Hal Finney (vout 0) and 40 BTC back to Satoshi's key (vout 1), no fee. So under every model the
+/// seed's 50 BTC reach Hal's address with exactly 10 BTC at hop 1; FIFO gives Hal the first 10 BTC
+/// of the tape and LIFO the last 10 BTC, so the intervals differ but the amounts do not.
+/// (Block 9's coinbase is 0437cd7f…, the only input of f4184fc5….)
+#[test]
+fn forward_from_block_9_coinbase_reaches_hal_with_10_btc_at_hop_1() {
+    let Some(dir) = mainnet_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    ingest(&dir, "bitcoin", &out, &[]);
+    let ds = Dataset::open(&out).unwrap();
+    let coinbase9 = ds.block_txs(9).start;
+    let case = tmp.path().join("case.toml");
+    std::fs::write(
+        &case,
+        format!(
+            "[case]\nname = \"block9\"\ndataset = \"ds\"\nchain = \"bitcoin\"\n[seeds]\ntxids = [\"{}\"]\n\
+             [trace]\npolicies = [\"poison\", \"haircut\", \"fifo\", \"lifo\", \"tiho\"]\nmax_hops = 1\n",
+            ds.txid(coinbase9)
+        ),
+    )
+    .unwrap();
+    let results = tmp.path().join("results");
+    let summary: serde_json::Value = serde_json::from_str(&run_ok(&[
+        "trace",
+        case.to_str().unwrap(),
+        "--out",
+        results.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    let policies = summary["policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 5);
+    for p in policies {
+        let name = p["policy"].as_str().unwrap();
+        assert_eq!(p["seeded_sat"], 5_000_000_000u64, "{name}");
+        // Hal's 10 BTC is not spent before height 4313 (the dataset's outputs table says
+        // spent_by is null), so it ends unspent; the 40 BTC change is spent by a16f3ce4… and
+        // sits at the hop limit, so it is hop-cut. No fee was paid.
+        assert_eq!(p["buckets"]["unspent"], 1_000_000_000u64, "{name}");
+        assert_eq!(p["buckets"]["hop-cut"], 4_000_000_000u64, "{name}");
+        assert_eq!(p["buckets"]["fees"], 0, "{name}");
+        assert_eq!(p["bucket_total_sat"], 5_000_000_000u64, "{name}");
+    }
+    // The flows table has Hal's output at hop 1 with 10 BTC tainted, under every model.
+    let flows = fundtrace::store::read::read_file(
+        &results.join("flows.parquet"),
+        &["policy", "hop", "address", "tainted_value"],
+    )
+    .unwrap();
+    let mut hal_rows = 0;
+    for batch in flows {
+        use arrow::array::{Array, StringArray, UInt32Array, UInt64Array};
+        let policy = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        let hop = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<UInt32Array>()
+            .unwrap();
+        let address = batch
+            .column(2)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        let tainted = batch
+            .column(3)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .unwrap();
+        for i in 0..batch.num_rows() {
+            if address.value(i) == "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3" {
+                assert_eq!(
+                    (hop.value(i), tainted.value(i)),
+                    (1, 1_000_000_000),
+                    "{}",
+                    policy.value(i)
+                );
+                hal_rows += 1;
+            }
+        }
+    }
+    assert_eq!(hal_rows, 5, "one Hal row per model");
+}

@@ -93,6 +93,8 @@ pub struct PolicySummary {
     pub txs_visited: u64,
     /// Tainted outputs.
     pub tainted_outputs: usize,
+    /// Seed outputs reached by other seeds' taint (their own seed taint is not counted twice).
+    pub superseded_seeds: usize,
     /// Cash-outs by entity.
     pub cashouts: Vec<CashoutSummary>,
 }
@@ -135,6 +137,7 @@ pub fn summarize(run: &CaseRun) -> Summary {
                 conservation_holds: r.conserves.then_some(bucket_total == r.result.seeded),
                 txs_visited: r.result.txs_visited,
                 tainted_outputs: r.result.flows.len(),
+                superseded_seeds: r.result.superseded_seeds.len(),
                 cashouts: cashouts(run, &r.result),
             }
         })

@@ -138,7 +138,7 @@ pub struct Edge {
 }
 
 /// The result of one trace.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TraceResult {
     /// Seeded satoshis.
     pub seeded: u128,
@@ -150,6 +150,9 @@ pub struct TraceResult {
     pub edges: Vec<Edge>,
     /// Transactions visited.
     pub txs_visited: u64,
+    /// Seed outputs that the taint of other seeds reached: their own seed taint was withdrawn
+    /// (and not counted in `seeded`), so no satoshi is counted twice.
+    pub superseded_seeds: Vec<OutIx>,
 }
 
 impl TraceResult {
@@ -183,19 +186,21 @@ pub fn trace_forward(
     let mut result = TraceResult::default();
     let mut waiting: HashMap<OutIx, Pending> = HashMap::new();
     let mut frontier: BTreeSet<TxIx> = BTreeSet::new();
-    let mut seen: BTreeSet<SeedOutput> = BTreeSet::new();
-    for &seed in seeds {
-        if !seen.insert(seed) {
-            continue;
-        }
-        let value = ds.value(seed.out);
-        let taint = policy.seed(value, seed.amount.min(value));
+    // One seed per output: the longest tainted prefix asked for.
+    let mut merged: BTreeMap<OutIx, u64> = BTreeMap::new();
+    for seed in seeds {
+        let amount = merged.entry(seed.out).or_default();
+        *amount = (*amount).max(seed.amount.min(ds.value(seed.out)));
+    }
+    let mut seeded: HashMap<OutIx, u64> = HashMap::with_capacity(merged.len());
+    for (&out, &amount) in &merged {
+        let taint = policy.seed(ds.value(out), amount);
+        seeded.insert(out, taint.amount());
         result.seeded += taint.amount() as u128;
         place(
             ds,
-            policy,
             rules,
-            seed.out,
+            out,
             taint,
             0,
             &mut result,
@@ -260,9 +265,16 @@ pub fn trace_forward(
                 continue;
             }
             let out = OutIx(outputs.start.0 + j as u64);
+            // A seed output stays at hop 0 even when other seeds' taint reaches it.
+            let hop = match seeded.remove(&out) {
+                Some(amount) => {
+                    withdraw_seed(out, amount, &mut result, &mut waiting);
+                    0
+                }
+                None => hop,
+            };
             place(
                 ds,
-                policy,
                 rules,
                 out,
                 taint,
@@ -281,11 +293,25 @@ pub fn trace_forward(
     result
 }
 
+/// Withdraw the seed taint of `out`, which the taint of another seed has just reached: its
+/// seed was placed before any transaction was visited and has not moved (its spender comes
+/// after the transaction creating it), so it is either waiting or a recorded endpoint.
+fn withdraw_seed(
+    out: OutIx,
+    amount: u64,
+    result: &mut TraceResult,
+    waiting: &mut HashMap<OutIx, Pending>,
+) {
+    result.seeded -= amount as u128;
+    result.superseded_seeds.push(out);
+    waiting.remove(&out);
+    result.endpoints.retain(|e| e.out != Some(out));
+    result.flows.retain(|f| f.out != out);
+}
+
 /// Record a tainted output and decide where it ends (or queue its spender).
-#[allow(clippy::too_many_arguments)]
 fn place(
     ds: &Dataset,
-    policy: &dyn TaintPolicy,
     rules: &StopRules,
     out: OutIx,
     taint: Taint,
@@ -294,7 +320,6 @@ fn place(
     waiting: &mut HashMap<OutIx, Pending>,
     frontier: &mut BTreeSet<TxIx>,
 ) {
-    let _ = policy;
     let amount = taint.amount();
     result.flows.push(Flow {
         out,

@@ -32,3 +32,29 @@ def test_address_history_of_hal_finney(mainnet_dataset):
     assert first[0] == "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:0"
     assert (first[1], first[2]) == (170, 1_000_000_000)
     assert all(r[5] == sum(x[2] for x in rows[: i + 1]) for i, r in enumerate(rows))
+
+
+def test_top_cashouts_on_the_demo_trace(demo_results):
+    duckdb = import_or_need("duckdb")
+    con = duckdb.connect()
+    con.execute(f"SET VARIABLE results = '{demo_results}'")
+    rows = run_sql(con, "top_cashouts.sql").fetchall()
+    # Every demo transaction after the sweep has one fully tainted input: every model agrees,
+    # so the band is a point and poison's reach equals it.
+    assert [r[0] for r in rows] == ["Kraken", "Bitbank", "Poloniex", "Huobi"]
+    for entity, category, lo, hi, poison, deposits, min_hop, first, last in rows:
+        assert category == "exchange" and lo == hi == poison
+    assert sum(r[5] for r in rows) == 10
+
+
+def test_value_by_hop_on_the_demo_trace(demo_results):
+    duckdb = import_or_need("duckdb")
+    con = duckdb.connect()
+    con.execute(f"SET VARIABLE results = '{demo_results}'")
+    rows = run_sql(con, "value_by_hop.sql").fetchall()
+    fifo = {hop: (n, sat) for policy, hop, n, sat in rows if policy == "fifo"}
+    theft = __import__("json").loads((REPO / "datasets" / "demo" / "truth" / "theft.json").read_text())
+    # Hop 0 is the sweep output: the whole stolen amount.
+    assert fifo[0] == (1, theft["stolen_sat"])
+    # Hops 1..8: each peel makes a deposit and a change output.
+    assert all(fifo[h][0] == 2 for h in range(1, 9))

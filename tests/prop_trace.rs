@@ -1,0 +1,174 @@
+//! Property tests of the trace engine on random transaction DAGs written as real blocks and
+//! ingested: conservation is exact for the four conserving models, poison's tainted set contains
+//! every other model's, and results do not depend on the number of threads.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
+use fundtrace::chain::Chain;
+use fundtrace::generate::blocks::{coinbase, finish_block, BlkWriter};
+use fundtrace::generate::rng::Rng;
+use fundtrace::ingest::{ingest_blk, BlkIngest};
+use fundtrace::store::{Dataset, OutIx, PartitionPolicy};
+use fundtrace::trace::engine::{trace_forward, SeedOutput, StopRules};
+use fundtrace::trace::policy::{by_name, NAMES};
+use proptest::prelude::*;
+
+/// Write a random chain (mixing inputs, same-block spends, zero-value and OP_RETURN outputs,
+/// fees) to `dir/blocks` and ingest it into `dir/ds`.
+fn random_dataset(dir: &Path, seed: u64, blocks: u32, txs_per_block: u32) -> Dataset {
+    let mut rng = Rng::new(seed);
+    let blocks_dir = dir.join("blocks");
+    let mut writer = BlkWriter::create(&blocks_dir, Chain::BitcoinRegtest, 128 << 20).unwrap();
+    let genesis = bitcoin::blockdata::constants::genesis_block(bitcoin::Network::Regtest);
+    writer.write_block(&genesis).unwrap();
+    let mut prev = genesis.block_hash();
+    let mut utxos: Vec<(OutPoint, u64)> = Vec::new();
+    let key = |n: u64| {
+        let mut s = vec![0x00, 0x14];
+        s.extend_from_slice(&n.to_le_bytes());
+        s.extend_from_slice(&[0u8; 12]);
+        ScriptBuf::from_bytes(s)
+    };
+    for height in 1..=blocks {
+        let mut txs = Vec::new();
+        for _ in 0..txs_per_block {
+            if utxos.is_empty() {
+                break;
+            }
+            let n_in = 1 + rng.below(4.min(utxos.len() as u64)) as usize;
+            let inputs: Vec<(OutPoint, u64)> = (0..n_in)
+                .map(|_| utxos.swap_remove(rng.below(utxos.len() as u64) as usize))
+                .collect();
+            let total: u64 = inputs.iter().map(|i| i.1).sum();
+            let fee = rng.below(total.min(20_000) + 1);
+            let mut left = total - fee;
+            let n_out = 1 + rng.below(4) as usize;
+            let mut outputs = Vec::new();
+            for j in 0..n_out {
+                let burn = rng.chance(1, 12);
+                let value = if j + 1 == n_out {
+                    left
+                } else if rng.chance(1, 8) {
+                    0
+                } else {
+                    rng.below(left + 1)
+                };
+                left -= value;
+                let script = if burn {
+                    ScriptBuf::from_bytes(vec![0x6a, 0x01, 0x2a])
+                } else {
+                    key(rng.next_u64())
+                };
+                outputs.push(TxOut {
+                    value: Amount::from_sat(value),
+                    script_pubkey: script,
+                });
+            }
+            let tx = Transaction {
+                version: bitcoin::transaction::Version::TWO,
+                lock_time: bitcoin::absolute::LockTime::ZERO,
+                input: inputs
+                    .iter()
+                    .map(|(o, _)| TxIn {
+                        previous_output: *o,
+                        script_sig: ScriptBuf::new(),
+                        sequence: Sequence::MAX,
+                        witness: Witness::new(),
+                    })
+                    .collect(),
+                output: outputs,
+            };
+            let txid = tx.compute_txid();
+            for (vout, o) in tx.output.iter().enumerate() {
+                if o.script_pubkey.as_bytes()[0] != 0x6a {
+                    utxos.push((
+                        OutPoint {
+                            txid,
+                            vout: vout as u32,
+                        },
+                        o.value.to_sat(),
+                    ));
+                }
+            }
+            txs.push(tx);
+        }
+        let reward: Vec<TxOut> = (0..3)
+            .map(|_| TxOut {
+                value: Amount::from_sat(1 + rng.below(5_000_000_000)),
+                script_pubkey: key(rng.next_u64()),
+            })
+            .collect();
+        let mut all = vec![coinbase(height, reward)];
+        all.extend(txs);
+        let block = finish_block(prev, 1_600_000_000 + height * 600, all);
+        prev = block.block_hash();
+        let cb = block.txdata[0].compute_txid();
+        for (vout, o) in block.txdata[0].output.iter().enumerate() {
+            utxos.push((
+                OutPoint {
+                    txid: cb,
+                    vout: vout as u32,
+                },
+                o.value.to_sat(),
+            ));
+        }
+        writer.write_block(&block).unwrap();
+    }
+    writer.finish().unwrap();
+    let job = BlkIngest {
+        blocks_dir,
+        chain: Chain::BitcoinRegtest,
+        out: dir.join("ds"),
+        to_height: None,
+        policy: PartitionPolicy::default(),
+    };
+    ingest_blk(&job, |_| {}, |_| {}).unwrap();
+    Dataset::open(&dir.join("ds")).unwrap()
+}
+
+fn seeds(ds: &Dataset, rng: &mut Rng, n: usize) -> Vec<SeedOutput> {
+    (0..n)
+        .map(|_| {
+            let out = OutIx(rng.below(ds.output_count()));
+            let value = ds.value(out);
+            let amount = if rng.chance(1, 3) {
+                rng.below(value + 1)
+            } else {
+                value
+            };
+            SeedOutput { out, amount }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn conservation_superset_and_thread_independence(seed in any::<u64>(), max_hops in 1u32..12, min_value in 0u64..50_000) {
+        let tmp = tempfile::tempdir().unwrap();
+        let ds = random_dataset(tmp.path(), seed, 30, 12);
+        let mut rng = Rng::new(seed ^ 0x5eed);
+        let seeds = seeds(&ds, &mut rng, 3);
+        let rules = StopRules { max_hops, min_value, ..StopRules::default() };
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let poison = trace_forward(&ds, &seeds, by_name("poison").unwrap().as_ref(), &rules);
+        let poisoned: BTreeSet<OutIx> = poison.flows.iter().map(|f| f.out).collect();
+        for name in NAMES {
+            let policy = by_name(name).unwrap();
+            let a = one.install(|| trace_forward(&ds, &seeds, policy.as_ref(), &rules));
+            let b = two.install(|| trace_forward(&ds, &seeds, policy.as_ref(), &rules));
+            prop_assert_eq!(&a, &b, "{} differs between 1 and 2 threads", name);
+            if policy.conserves() {
+                prop_assert_eq!(a.bucket_total(), a.seeded, "{} does not conserve", name);
+            }
+            let tainted: BTreeSet<OutIx> = a.flows.iter().filter(|f| f.tainted > 0).map(|f| f.out).collect();
+            prop_assert!(tainted.is_subset(&poisoned), "{} taints outputs poison does not reach", name);
+        }
+    }
+}
