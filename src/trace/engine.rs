@@ -176,6 +176,16 @@ struct Pending {
     hop: u32,
 }
 
+/// The state of one forward trace: the result so far, outputs waiting for their spender, and
+/// the spenders still to visit.
+struct Walk<'a> {
+    ds: &'a Dataset,
+    rules: &'a StopRules,
+    result: TraceResult,
+    waiting: HashMap<OutIx, Pending>,
+    frontier: BTreeSet<TxIx>,
+}
+
 /// Trace forward from `seeds` under `policy` with `rules`.
 pub fn trace_forward(
     ds: &Dataset,
@@ -183,9 +193,13 @@ pub fn trace_forward(
     policy: &dyn TaintPolicy,
     rules: &StopRules,
 ) -> TraceResult {
-    let mut result = TraceResult::default();
-    let mut waiting: HashMap<OutIx, Pending> = HashMap::new();
-    let mut frontier: BTreeSet<TxIx> = BTreeSet::new();
+    let mut walk = Walk {
+        ds,
+        rules,
+        result: TraceResult::default(),
+        waiting: HashMap::new(),
+        frontier: BTreeSet::new(),
+    };
     // One seed per output: the longest tainted prefix asked for.
     let mut merged: BTreeMap<OutIx, u64> = BTreeMap::new();
     for seed in seeds {
@@ -196,30 +210,21 @@ pub fn trace_forward(
     for (&out, &amount) in &merged {
         let taint = policy.seed(ds.value(out), amount);
         seeded.insert(out, taint.amount());
-        result.seeded += taint.amount() as u128;
-        place(
-            ds,
-            rules,
-            out,
-            taint,
-            0,
-            &mut result,
-            &mut waiting,
-            &mut frontier,
-        );
+        walk.result.seeded += taint.amount() as u128;
+        walk.place(out, taint, 0);
     }
     let mut values_in = Vec::new();
     let mut values_out = Vec::new();
     let mut spent = Vec::new();
-    while let Some(tx) = frontier.pop_first() {
-        result.txs_visited += 1;
+    while let Some(tx) = walk.frontier.pop_first() {
+        walk.result.txs_visited += 1;
         let inputs = ds.tx_inputs(tx);
         values_in.clear();
         spent.clear();
         for i in inputs.start.0..inputs.end.0 {
             let prev = ds.prev_out(InIx(i));
             values_in.push(prev.map_or(0, |o| ds.value(o)));
-            spent.push(prev.and_then(|o| waiting.remove(&o).map(|p| (o, p))));
+            spent.push(prev.and_then(|o| walk.waiting.remove(&o).map(|p| (o, p))));
         }
         let outputs = ds.tx_outputs(tx);
         values_out.clear();
@@ -242,7 +247,7 @@ pub fn trace_forward(
             .min()
             .unwrap_or(0);
         if alloc.fee > 0 {
-            result.endpoints.push(Endpoint {
+            walk.result.endpoints.push(Endpoint {
                 bucket: Bucket::Fees,
                 out: None,
                 fee_tx: Some(tx),
@@ -253,7 +258,7 @@ pub fn trace_forward(
         }
         for &(i, j, amount) in &alloc.flows {
             if let Some((from, _)) = &spent[i as usize] {
-                result.edges.push(Edge {
+                walk.result.edges.push(Edge {
                     from: *from,
                     to: OutIx(outputs.start.0 + j as u64),
                     amount,
@@ -268,101 +273,81 @@ pub fn trace_forward(
             // A seed output stays at hop 0 even when other seeds' taint reaches it.
             let hop = match seeded.remove(&out) {
                 Some(amount) => {
-                    withdraw_seed(out, amount, &mut result, &mut waiting);
+                    walk.withdraw_seed(out, amount);
                     0
                 }
                 None => hop,
             };
-            place(
-                ds,
-                rules,
-                out,
-                taint,
-                hop,
-                &mut result,
-                &mut waiting,
-                &mut frontier,
-            );
+            walk.place(out, taint, hop);
         }
     }
     debug_assert!(
-        waiting.is_empty(),
+        walk.waiting.is_empty(),
         "every waiting output's spender was visited"
     );
-    result.flows.sort_by_key(|f| f.out);
-    result
+    walk.result.flows.sort_by_key(|f| f.out);
+    walk.result
 }
 
-/// Withdraw the seed taint of `out`, which the taint of another seed has just reached: its
-/// seed was placed before any transaction was visited and has not moved (its spender comes
-/// after the transaction creating it), so it is either waiting or a recorded endpoint.
-fn withdraw_seed(
-    out: OutIx,
-    amount: u64,
-    result: &mut TraceResult,
-    waiting: &mut HashMap<OutIx, Pending>,
-) {
-    result.seeded -= amount as u128;
-    result.superseded_seeds.push(out);
-    waiting.remove(&out);
-    result.endpoints.retain(|e| e.out != Some(out));
-    result.flows.retain(|f| f.out != out);
-}
+impl Walk<'_> {
+    /// Withdraw the seed taint of `out`, which the taint of another seed has just reached: its
+    /// seed was placed before any transaction was visited and has not moved (its spender comes
+    /// after the transaction creating it), so it is either waiting or a recorded endpoint.
+    fn withdraw_seed(&mut self, out: OutIx, amount: u64) {
+        self.result.seeded -= amount as u128;
+        self.result.superseded_seeds.push(out);
+        self.waiting.remove(&out);
+        self.result.endpoints.retain(|e| e.out != Some(out));
+        self.result.flows.retain(|f| f.out != out);
+    }
 
-/// Record a tainted output and decide where it ends (or queue its spender).
-fn place(
-    ds: &Dataset,
-    rules: &StopRules,
-    out: OutIx,
-    taint: Taint,
-    hop: u32,
-    result: &mut TraceResult,
-    waiting: &mut HashMap<OutIx, Pending>,
-    frontier: &mut BTreeSet<TxIx>,
-) {
-    let amount = taint.amount();
-    result.flows.push(Flow {
-        out,
-        hop,
-        tainted: amount,
-    });
-    let script = ds.script_id(out);
-    let mut end = |bucket: Bucket, label: Option<StopLabel>| {
-        result.endpoints.push(Endpoint {
+    /// Record a tainted output and decide where it ends (or queue its spender).
+    fn place(&mut self, out: OutIx, taint: Taint, hop: u32) {
+        let (ds, rules) = (self.ds, self.rules);
+        let amount = taint.amount();
+        self.result.flows.push(Flow {
+            out,
+            hop,
+            tainted: amount,
+        });
+        let ended = |bucket: Bucket, label: Option<StopLabel>| Endpoint {
             bucket,
             out: Some(out),
             fee_tx: None,
             hop,
             amount,
             label,
-        });
-    };
-    if ds.is_unspendable(out) {
-        return end(Bucket::Burned, None);
-    }
-    if hop >= 1 {
-        if let Some(label) = rules.stops.get(&script) {
-            return end(Bucket::CashedOut, Some(label.clone()));
+        };
+        let end = if ds.is_unspendable(out) {
+            Some(ended(Bucket::Burned, None))
+        } else if let Some(label) = rules.stops.get(&ds.script_id(out)).filter(|_| hop >= 1) {
+            Some(ended(Bucket::CashedOut, Some(label.clone())))
+        } else {
+            match ds.spent_by(out) {
+                None => Some(ended(Bucket::Unspent, None)),
+                Some(spender) => {
+                    let degree = || {
+                        let (i, o) = (ds.tx_inputs(spender), ds.tx_outputs(spender));
+                        (i.end.0 - i.start.0).max(o.end.0 - o.start.0)
+                    };
+                    if rules.end_height.is_some_and(|h| ds.tx_height(spender) > h) {
+                        Some(ended(Bucket::BeyondWindow, None))
+                    } else if hop >= rules.max_hops {
+                        Some(ended(Bucket::HopCut, None))
+                    } else if amount < rules.min_value {
+                        Some(ended(Bucket::DustCut, None))
+                    } else if rules.max_degree.is_some_and(|max| degree() > max as u64) {
+                        Some(ended(Bucket::DegreeCut, None))
+                    } else {
+                        self.waiting.insert(out, Pending { taint, hop });
+                        self.frontier.insert(spender);
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(endpoint) = end {
+            self.result.endpoints.push(endpoint);
         }
     }
-    let Some(spender) = ds.spent_by(out) else {
-        return end(Bucket::Unspent, None);
-    };
-    if rules.end_height.is_some_and(|h| ds.tx_height(spender) > h) {
-        return end(Bucket::BeyondWindow, None);
-    }
-    if hop >= rules.max_hops {
-        return end(Bucket::HopCut, None);
-    }
-    if amount < rules.min_value {
-        return end(Bucket::DustCut, None);
-    }
-    if let Some(max) = rules.max_degree {
-        let (i, o) = (ds.tx_inputs(spender), ds.tx_outputs(spender));
-        if i.end.0 - i.start.0 > max as u64 || o.end.0 - o.start.0 > max as u64 {
-            return end(Bucket::DegreeCut, None);
-        }
-    }
-    waiting.insert(out, Pending { taint, hop });
-    frontier.insert(spender);
 }
