@@ -84,6 +84,9 @@ pub struct TraceSettings {
     /// Label categories where tracing stops as a cash-out.
     #[serde(default = "default_stops")]
     pub stop_at_categories: Vec<String>,
+    /// Paths kept per endpoint (widest first) in `paths.parquet`.
+    #[serde(default = "default_paths")]
+    pub paths_top_k: u32,
 }
 
 impl Default for TraceSettings {
@@ -96,6 +99,7 @@ impl Default for TraceSettings {
             end_height: None,
             max_degree: None,
             stop_at_categories: default_stops(),
+            paths_top_k: default_paths(),
         }
     }
 }
@@ -108,6 +112,9 @@ fn default_policies() -> Vec<String> {
 }
 fn default_max_hops() -> u32 {
     20
+}
+fn default_paths() -> u32 {
+    3
 }
 fn default_stops() -> Vec<String> {
     vec!["exchange".into()]

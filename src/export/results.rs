@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt32Array, UInt64Array,
+    ArrayRef, ListBuilder, RecordBatch, StringArray, StringBuilder, TimestampMillisecondArray,
+    UInt32Array, UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 
@@ -12,6 +13,7 @@ use super::{cashouts, ExportError};
 use crate::store::dataset::script_addresses;
 use crate::store::tables::to_parquet;
 use crate::store::{OutIx, ScriptId};
+use crate::trace::paths::widest_paths;
 use crate::trace::run::CaseRun;
 
 fn utf8(name: &str, nullable: bool) -> Field {
@@ -222,5 +224,59 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             Arc::new(UInt32Array::from(c_last)),
         ],
     )?;
-    Ok(vec![flows, endpoints, cashout_table])
+    // paths: the top-k widest paths from a seed to each endpoint output, per model.
+    let k = run.case.trace.paths_top_k as usize;
+    let (mut p_policy, mut p_endpoint, mut p_bucket, mut p_rank) = (vec![], vec![], vec![], vec![]);
+    let (mut p_width, mut p_hops) = (vec![], vec![]);
+    let mut p_path = ListBuilder::new(StringBuilder::new());
+    let outpoint = |o: OutIx| format!("{}:{}", ds.txid(ds.out_tx(o)), ds.vout(o));
+    for r in &run.runs {
+        let buckets: std::collections::HashMap<OutIx, &'static str> = r
+            .result
+            .endpoints
+            .iter()
+            .filter_map(|e| e.out.map(|o| (o, e.bucket.name())))
+            .collect();
+        for path in widest_paths(&r.result, k) {
+            p_policy.push(r.policy);
+            p_endpoint.push(outpoint(path.endpoint));
+            p_bucket.push(buckets.get(&path.endpoint).copied().unwrap_or(""));
+            p_rank.push(path.rank);
+            p_width.push(path.width);
+            p_hops.push(path.outputs.len() as u32 - 1);
+            for &o in &path.outputs {
+                p_path.values().append_value(outpoint(o));
+            }
+            p_path.append(true);
+        }
+    }
+    let n = p_policy.len();
+    let paths = encode(
+        "paths.parquet",
+        vec![
+            utf8("case", false),
+            utf8("policy", false),
+            utf8("endpoint", false),
+            utf8("bucket", false),
+            Field::new("rank", DataType::UInt32, false),
+            Field::new("tainted_value", DataType::UInt64, false),
+            Field::new("hops", DataType::UInt32, false),
+            Field::new(
+                "path",
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                false,
+            ),
+        ],
+        vec![
+            Arc::new(StringArray::from(vec![case; n])),
+            Arc::new(StringArray::from(p_policy)),
+            Arc::new(StringArray::from(p_endpoint)),
+            Arc::new(StringArray::from(p_bucket)),
+            Arc::new(UInt32Array::from(p_rank)),
+            Arc::new(UInt64Array::from(p_width)),
+            Arc::new(UInt32Array::from(p_hops)),
+            Arc::new(p_path.finish()),
+        ],
+    )?;
+    Ok(vec![flows, endpoints, cashout_table, paths])
 }

@@ -58,3 +58,17 @@ def test_value_by_hop_on_the_demo_trace(demo_results):
     assert fifo[0] == (1, theft["stolen_sat"])
     # Hops 1..8: each peel makes a deposit and a change output.
     assert all(fifo[h][0] == 2 for h in range(1, 9))
+
+
+def test_paths_to_one_exchange(demo_results):
+    duckdb = import_or_need("duckdb")
+    con = duckdb.connect()
+    con.execute(f"SET VARIABLE results = '{demo_results}'")
+    con.execute("SET VARIABLE entity = 'Bitbank'")
+    rows = [r for r in run_sql(con, "paths_to_exchange.sql").fetchall() if r[0] == "fifo"]
+    # Bitbank got peels 0 and 4 (hops 1 and 5) and the first split deposit (hop 10); the peel
+    # chain is a single line, so each deposit has exactly one path, starting at the sweep output.
+    assert sorted(r[4] for r in rows) == [1, 5, 10]
+    assert all(r[2] == 1 for r in rows)
+    assert len({r[5][0] for r in rows}) == 1
+    assert all(len(r[5]) == r[4] + 1 and r[5][-1] == r[1] for r in rows)

@@ -1,0 +1,220 @@
+//! Explaining results by paths: for every endpoint output, the top-k paths from a seed ranked by
+//! the tainted flow of their narrowest edge (widest paths), over the flow graph of a trace.
+//!
+//! The flow graph (a petgraph `Graph`: tainted outputs as nodes, the taint a model moved from a
+//! spent output to a new output as weighted edges) is a DAG. Visiting nodes in topological order,
+//! each keeps its k widest paths from any seed, built from its predecessors' k widest: a path's
+//! width is the minimum along it, so extending a path by an edge is monotone and the k best of a
+//! node come from the k best of its predecessors. Candidates are kept as back-pointers and paths
+//! are spelled out only for endpoints.
+
+use std::collections::HashMap;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::Direction;
+
+use super::engine::TraceResult;
+use crate::store::OutIx;
+
+/// One explained path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    /// The endpoint output the path explains.
+    pub endpoint: OutIx,
+    /// 1 for the widest path, 2 for the next…
+    pub rank: u32,
+    /// Tainted satoshis carried: the flow on the narrowest edge (the seed's taint for a seed).
+    pub width: u64,
+    /// Outputs from a seed to the endpoint.
+    pub outputs: Vec<OutIx>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    width: u64,
+    /// Predecessor node and which of its candidates; `None` at a seed.
+    back: Option<(NodeIndex, usize)>,
+}
+
+/// The flow graph of a trace: nodes are tainted outputs, edges carry the taint moved.
+pub fn flow_graph(result: &TraceResult) -> (DiGraph<OutIx, u64>, HashMap<OutIx, NodeIndex>) {
+    let mut graph = DiGraph::with_capacity(result.flows.len(), result.edges.len());
+    let mut index = HashMap::with_capacity(result.flows.len());
+    for f in &result.flows {
+        index.entry(f.out).or_insert_with(|| graph.add_node(f.out));
+    }
+    for e in &result.edges {
+        if let (Some(&a), Some(&b)) = (index.get(&e.from), index.get(&e.to)) {
+            graph.add_edge(a, b, e.amount);
+        }
+    }
+    (graph, index)
+}
+
+/// The top-`k` widest paths from a seed (a hop-0 output) to every endpoint output of `result`.
+pub fn widest_paths(result: &TraceResult, k: usize) -> Vec<Path> {
+    if k == 0 {
+        return Vec::new();
+    }
+    let (graph, index) = flow_graph(result);
+    // Node ids follow OutIx order, and every edge goes to a later output: OutIx order is a
+    // topological order (checked in debug builds).
+    let mut order: Vec<NodeIndex> = graph.node_indices().collect();
+    order.sort_by_key(|&n| graph[n]);
+    debug_assert!(graph.edge_indices().all(|e| {
+        let (a, b) = graph.edge_endpoints(e).expect("edge exists");
+        graph[a] < graph[b]
+    }));
+    let seeds: HashMap<OutIx, u64> = result
+        .flows
+        .iter()
+        .filter(|f| f.hop == 0)
+        .map(|f| (f.out, f.tainted))
+        .collect();
+    let mut best: Vec<Vec<Candidate>> = vec![Vec::new(); graph.node_count()];
+    for &node in &order {
+        let mut cands: Vec<Candidate> = Vec::new();
+        if let Some(&taint) = seeds.get(&graph[node]) {
+            cands.push(Candidate {
+                width: taint,
+                back: None,
+            });
+        }
+        let mut incoming: Vec<_> = graph.edges_directed(node, Direction::Incoming).collect();
+        incoming.sort_by_key(|e| graph[petgraph::visit::EdgeRef::source(e)]);
+        for e in incoming {
+            let from = petgraph::visit::EdgeRef::source(&e);
+            for (i, c) in best[from.index()].iter().enumerate() {
+                cands.push(Candidate {
+                    width: c.width.min(*e.weight()),
+                    back: Some((from, i)),
+                });
+            }
+        }
+        // Widest first; ties by the predecessor's output id, then its rank: deterministic.
+        cands.sort_by(|a, b| {
+            b.width.cmp(&a.width).then_with(|| {
+                let key = |c: &Candidate| c.back.map(|(n, i)| (graph[n].0, i as u64));
+                key(a).cmp(&key(b))
+            })
+        });
+        cands.truncate(k);
+        best[node.index()] = cands;
+    }
+    let mut endpoints: Vec<OutIx> = result.endpoints.iter().filter_map(|e| e.out).collect();
+    endpoints.sort();
+    endpoints.dedup();
+    let mut paths = Vec::new();
+    for end in endpoints {
+        let Some(&node) = index.get(&end) else {
+            continue;
+        };
+        for (rank, c) in best[node.index()].iter().enumerate() {
+            let mut outputs = vec![graph[node]];
+            let mut back = c.back;
+            while let Some((n, i)) = back {
+                outputs.push(graph[n]);
+                back = best[n.index()][i].back;
+            }
+            outputs.reverse();
+            paths.push(Path {
+                endpoint: end,
+                rank: rank as u32 + 1,
+                width: c.width,
+                outputs,
+            });
+        }
+    }
+    paths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::engine::{Bucket, Edge, Endpoint, Flow};
+
+    fn flow(out: u64, hop: u32, tainted: u64) -> Flow {
+        Flow {
+            out: OutIx(out),
+            hop,
+            tainted,
+        }
+    }
+
+    fn end(out: u64, amount: u64) -> Endpoint {
+        Endpoint {
+            bucket: Bucket::Unspent,
+            out: Some(OutIx(out)),
+            fee_tx: None,
+            hop: 2,
+            amount,
+            label: None,
+        }
+    }
+
+    #[test]
+    fn diamond_ranks_the_wider_branch_first() {
+        // Seed 0 (100) splits into 1 (70) and 2 (30); both feed 3. Widest path to 3 goes through
+        // 1 (width 70), the second through 2 (width 30).
+        let result = TraceResult {
+            seeded: 100,
+            flows: vec![
+                flow(0, 0, 100),
+                flow(1, 1, 70),
+                flow(2, 1, 30),
+                flow(3, 2, 100),
+            ],
+            edges: vec![
+                Edge {
+                    from: OutIx(0),
+                    to: OutIx(1),
+                    amount: 70,
+                },
+                Edge {
+                    from: OutIx(0),
+                    to: OutIx(2),
+                    amount: 30,
+                },
+                Edge {
+                    from: OutIx(1),
+                    to: OutIx(3),
+                    amount: 70,
+                },
+                Edge {
+                    from: OutIx(2),
+                    to: OutIx(3),
+                    amount: 30,
+                },
+            ],
+            endpoints: vec![end(3, 100)],
+            ..TraceResult::default()
+        };
+        let paths = widest_paths(&result, 3);
+        assert_eq!(paths.len(), 2);
+        assert_eq!((paths[0].rank, paths[0].width), (1, 70));
+        assert_eq!(paths[0].outputs, vec![OutIx(0), OutIx(1), OutIx(3)]);
+        assert_eq!((paths[1].rank, paths[1].width), (2, 30));
+        assert_eq!(paths[1].outputs, vec![OutIx(0), OutIx(2), OutIx(3)]);
+        assert_eq!(widest_paths(&result, 1).len(), 1);
+    }
+
+    #[test]
+    fn a_seed_endpoint_is_its_own_path() {
+        let result = TraceResult {
+            seeded: 5,
+            flows: vec![flow(7, 0, 5)],
+            endpoints: vec![end(7, 5)],
+            ..TraceResult::default()
+        };
+        let paths = widest_paths(&result, 2);
+        assert_eq!(
+            paths,
+            vec![Path {
+                endpoint: OutIx(7),
+                rank: 1,
+                width: 5,
+                outputs: vec![OutIx(7)]
+            }]
+        );
+    }
+}
