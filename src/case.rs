@@ -65,7 +65,7 @@ pub struct Seeds {
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TraceSettings {
-    /// `forward` (where did it go). Backward tracing comes later.
+    /// `forward` (where did it go) or `backward` (where did it come from; poison and haircut).
     #[serde(default = "default_direction")]
     pub direction: String,
     /// Taint models to run.
@@ -164,17 +164,25 @@ impl Case {
         let text =
             std::str::from_utf8(&bytes).map_err(|e| invalid(format!("not UTF-8 text: {e}")))?;
         let mut case: Case = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        if case.trace.direction != "forward" {
-            return Err(invalid(format!(
-                "[trace] direction = '{}': only 'forward' is implemented so far",
-                case.trace.direction
-            )));
-        }
+        let backward = match case.trace.direction.as_str() {
+            "forward" => false,
+            "backward" => true,
+            other => {
+                return Err(invalid(format!(
+                    "[trace] direction = '{other}': use 'forward' or 'backward'"
+                )))
+            }
+        };
         for p in &case.trace.policies {
             if crate::trace::policy::by_name(p).is_none() {
                 return Err(invalid(format!(
                     "[trace] policies: unknown model '{p}'; the models are {}",
                     crate::trace::policy::NAMES.join(", ")
+                )));
+            }
+            if backward && crate::trace::backward::BackwardModel::by_name(p).is_none() {
+                return Err(invalid(format!(
+                    "[trace] policies: '{p}' does not trace backward; backward traces use poison and haircut"
                 )));
             }
         }

@@ -13,6 +13,7 @@ use fundtrace::generate::blocks::{coinbase, finish_block, BlkWriter};
 use fundtrace::generate::rng::Rng;
 use fundtrace::ingest::{ingest_blk, BlkIngest};
 use fundtrace::store::{Dataset, OutIx, PartitionPolicy};
+use fundtrace::trace::backward::{trace_backward, BackwardModel};
 use fundtrace::trace::engine::{trace_forward, SeedOutput, StopRules};
 use fundtrace::trace::policy::{by_name, NAMES};
 use proptest::prelude::*;
@@ -169,6 +170,28 @@ proptest! {
             }
             let tainted: BTreeSet<OutIx> = a.flows.iter().filter(|f| f.tainted > 0).map(|f| f.out).collect();
             prop_assert!(tainted.is_subset(&poisoned), "{} taints outputs poison does not reach", name);
+        }
+    }
+
+    /// Forward (poison) from the seeds, then backward from any endpoint: the backward trace leads
+    /// back to a seed; backward haircut accounts for the endpoint's whole value.
+    #[test]
+    fn forward_then_backward_leads_back_to_a_seed(seed in any::<u64>()) {
+        let tmp = tempfile::tempdir().unwrap();
+        let ds = random_dataset(tmp.path(), seed, 25, 10);
+        let mut rng = Rng::new(seed ^ 0xbac);
+        let seeds = seeds(&ds, &mut rng, 2);
+        let rules = StopRules { max_hops: u32::MAX, ..StopRules::default() };
+        let forward = trace_forward(&ds, &seeds, by_name("poison").unwrap().as_ref(), &rules);
+        let seed_outs: BTreeSet<OutIx> = seeds.iter().map(|s| s.out).collect();
+        for end in forward.endpoints.iter().filter_map(|e| e.out).take(5) {
+            let target = [SeedOutput { out: end, amount: ds.value(end) }];
+            let back = trace_backward(&ds, &target, BackwardModel::Poison, &rules);
+            let reached: BTreeSet<OutIx> = back.flows.iter().map(|f| f.out).collect();
+            prop_assert!(!reached.is_disjoint(&seed_outs), "backward from {:?} misses every seed", end);
+            let haircut = trace_backward(&ds, &target, BackwardModel::Haircut, &rules);
+            prop_assert_eq!(haircut.bucket_total(), haircut.seeded);
+            prop_assert_eq!(haircut.seeded, ds.value(end) as u128);
         }
     }
 }

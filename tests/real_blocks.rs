@@ -534,3 +534,36 @@ fn forward_from_block_9_coinbase_reaches_hal_with_10_btc_at_hop_1() {
     }
     assert_eq!(hal_rows, 5, "one Hal row per model");
 }
+
+/// Backward from Hal's 10 BTC: its transaction's only input is block 9's coinbase, so all
+/// 10 BTC were mined there, one hop back.
+#[test]
+fn backward_from_hal_is_mined_in_block_9() {
+    let Some(dir) = mainnet_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    ingest(&dir, "bitcoin", &out, &[]);
+    let case = tmp.path().join("case.toml");
+    std::fs::write(
+        &case,
+        format!(
+            "[case]\nname = \"hal\"\ndataset = \"ds\"\nchain = \"bitcoin\"\n[seeds]\noutpoints = [\"{HAL_TX}:0\"]\n\
+             [trace]\ndirection = \"backward\"\npolicies = [\"haircut\", \"poison\"]\n"
+        ),
+    )
+    .unwrap();
+    let results = tmp.path().join("r");
+    let summary: serde_json::Value = serde_json::from_str(&run_ok(&[
+        "trace",
+        case.to_str().unwrap(),
+        "--out",
+        results.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    let haircut = &summary["policies"][0];
+    assert_eq!(haircut["buckets"]["mined"], 1_000_000_000u64);
+    assert_eq!(haircut["conservation_holds"], true);
+    // Poison: the whole 50 BTC coinbase is an ancestor.
+    assert_eq!(summary["policies"][1]["buckets"]["mined"], 5_000_000_000u64);
+}

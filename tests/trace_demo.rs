@@ -241,3 +241,69 @@ fn bad_case_files_name_the_problem() {
     let err = run_err(&["trace", bad.to_str().unwrap()]);
     assert!(err.contains("[seeds] addresses"), "{err}");
 }
+
+/// Backward from the first Kraken deposit: its funds come, through the peel chain and the sweep,
+/// from the 30 hot-wallet coinbases of 50 BTC each, in equal shares under haircut (the sweep's
+/// inputs are equal), so the mined bucket is the deposit's whole value over 30 sources.
+#[test]
+fn backward_from_a_deposit_reaches_the_swept_coinbases() {
+    let d = demo(20);
+    let ds = Dataset::open(&d.dataset).unwrap();
+    let kraken: Vec<String> = labelled("exchange")
+        .into_iter()
+        .filter(|(_, e)| e == "Kraken")
+        .map(|(a, _)| a)
+        .collect();
+    let wanted = kraken.iter().map(String::as_str).collect();
+    let scripts = find_addresses(&ds, &wanted).unwrap();
+    let mut deposits: Vec<OutIx> = scripts
+        .values()
+        .flat_map(|&s| ds.outputs_of_script(s))
+        .collect();
+    deposits.sort();
+    let first = deposits[0];
+    let outpoint = format!("{}:{}", ds.txid(ds.out_tx(first)), ds.vout(first));
+    let case = d.case.with_file_name("back.toml");
+    std::fs::write(
+        &case,
+        format!(
+            "[case]\nname = \"back\"\ndataset = \"ds\"\nchain = \"bitcoin-regtest\"\n[seeds]\noutpoints = [\"{outpoint}\"]\n\
+             [trace]\ndirection = \"backward\"\npolicies = [\"haircut\", \"poison\"]\nstop_at_categories = []\n"
+        ),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let summary: serde_json::Value = serde_json::from_str(&run_ok(&[
+        "trace",
+        case.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    let value = ds.value(first);
+    for p in summary["policies"].as_array().unwrap() {
+        let name = p["policy"].as_str().unwrap();
+        if name == "haircut" {
+            assert_eq!(p["buckets"]["mined"].as_u64().unwrap(), value);
+            assert_eq!(p["conservation_holds"], true);
+        } else {
+            // Poison: the 30 coinbases in full.
+            assert_eq!(
+                p["buckets"]["mined"].as_u64().unwrap(),
+                30 * 50 * 100_000_000
+            );
+        }
+    }
+    // Wrong model for backward: a clear error.
+    std::fs::write(
+        &case,
+        std::fs::read_to_string(&case)
+            .unwrap()
+            .replace("\"poison\"", "\"fifo\""),
+    )
+    .unwrap();
+    let err = run_err(&["trace", case.to_str().unwrap()]);
+    assert!(err.contains("'fifo' does not trace backward"), "{err}");
+}

@@ -67,11 +67,15 @@ pub enum Bucket {
     Burned,
     /// Spent after the end of the window.
     BeyondWindow,
+    /// Backward: newly mined (a coinbase output).
+    Mined,
+    /// Backward: came from a labelled entity of a stop category.
+    LabelledSource,
 }
 
 impl Bucket {
     /// Every bucket, in report order.
-    pub const ALL: [Bucket; 8] = [
+    pub const ALL: [Bucket; 10] = [
         Bucket::CashedOut,
         Bucket::Unspent,
         Bucket::Fees,
@@ -80,6 +84,8 @@ impl Bucket {
         Bucket::DegreeCut,
         Bucket::Burned,
         Bucket::BeyondWindow,
+        Bucket::Mined,
+        Bucket::LabelledSource,
     ];
 
     /// The bucket's name in results.
@@ -93,6 +99,8 @@ impl Bucket {
             Bucket::DegreeCut => "degree-cut",
             Bucket::Burned => "burned",
             Bucket::BeyondWindow => "beyond-window",
+            Bucket::Mined => "mined",
+            Bucket::LabelledSource => "labelled-source",
         }
     }
 }

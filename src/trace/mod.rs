@@ -1,5 +1,6 @@
 //! Tracing funds through the transaction graph under a taint model.
 
+pub mod backward;
 pub mod engine;
 pub mod paths;
 pub mod policy;

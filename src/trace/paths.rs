@@ -57,14 +57,11 @@ pub fn widest_paths(result: &TraceResult, k: usize) -> Vec<Path> {
         return Vec::new();
     }
     let (graph, index) = flow_graph(result);
-    // Node ids follow OutIx order, and every edge goes to a later output: OutIx order is a
-    // topological order (checked in debug builds).
-    let mut order: Vec<NodeIndex> = graph.node_indices().collect();
-    order.sort_by_key(|&n| graph[n]);
-    debug_assert!(graph.edge_indices().all(|e| {
-        let (a, b) = graph.edge_endpoints(e).expect("edge exists");
-        graph[a] < graph[b]
-    }));
+    // Forward edges go to later outputs, backward edges to earlier ones: either way a DAG.
+    let order = match petgraph::algo::toposort(&graph, None) {
+        Ok(order) => order,
+        Err(_) => unreachable!("taint flows along spends, which cannot form a cycle"),
+    };
     let seeds: HashMap<OutIx, u64> = result
         .flows
         .iter()

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use rayon::prelude::*;
 
+use super::backward::{trace_backward, BackwardModel};
 use super::engine::{trace_forward, SeedOutput, StopLabel, StopRules, TraceResult};
 use super::policy::by_name;
 use crate::case::Case;
@@ -155,7 +156,11 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
         .par_iter()
         .map(|name| {
             let policy = by_name(name).expect("validated when the case was loaded");
-            let result = trace_forward(&dataset, &seeds, policy.as_ref(), &rules);
+            let result =
+                match BackwardModel::by_name(name).filter(|_| case.trace.direction == "backward") {
+                    Some(model) => trace_backward(&dataset, &seeds, model, &rules),
+                    None => trace_forward(&dataset, &seeds, policy.as_ref(), &rules),
+                };
             PolicyRun {
                 policy: policy.name(),
                 conserves: policy.conserves(),

@@ -1,0 +1,178 @@
+//! Backward tracing: where did the funds at a target output come from?
+//!
+//! Transactions are visited in decreasing [`TxIx`] order, so every output's demand from all the
+//! later transactions is known before the transaction creating it is visited. Under haircut the
+//! value demanded from a transaction is shared among its inputs by value (`a_i / A`, integer
+//! shares by largest remainder, as the forward haircut does), so the sources sum to the target's
+//! value exactly; under poison every ancestor is tainted in full (reach, not conserved). Sources
+//! end as mined (a coinbase output), a labelled entity of a stop category (hop ≥ 1), hop-cut or
+//! dust-cut.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::engine::{Bucket, Edge, Endpoint, Flow, SeedOutput, StopLabel, StopRules, TraceResult};
+use super::policy::haircut::Haircut;
+use super::policy::{Taint, TaintPolicy, TxValues};
+use crate::store::{Dataset, InIx, OutIx, TxIx};
+
+/// Models that trace backward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackwardModel {
+    /// Every ancestor tainted in full.
+    Poison,
+    /// Value shared among inputs by value.
+    Haircut,
+}
+
+impl BackwardModel {
+    /// The model named `name`, if it traces backward.
+    pub fn by_name(name: &str) -> Option<BackwardModel> {
+        match name {
+            "poison" => Some(BackwardModel::Poison),
+            "haircut" => Some(BackwardModel::Haircut),
+            _ => None,
+        }
+    }
+}
+
+struct Back<'a> {
+    ds: &'a Dataset,
+    model: BackwardModel,
+    /// Poison: outputs already placed (an ancestor reached twice is tainted once).
+    placed: std::collections::HashSet<OutIx>,
+    rules: &'a StopRules,
+    result: TraceResult,
+    /// Demand on outputs whose creating transaction is still to visit: amount and fewest hops.
+    waiting: HashMap<OutIx, (u64, u32)>,
+    frontier: BTreeSet<TxIx>,
+}
+
+/// Trace backward from `targets` (each its first `amount` satoshis) under `model`.
+pub fn trace_backward(
+    ds: &Dataset,
+    targets: &[SeedOutput],
+    model: BackwardModel,
+    rules: &StopRules,
+) -> TraceResult {
+    let mut back = Back {
+        ds,
+        model,
+        placed: Default::default(),
+        rules,
+        result: TraceResult::default(),
+        waiting: HashMap::new(),
+        frontier: BTreeSet::new(),
+    };
+    let mut merged: BTreeMap<OutIx, u64> = BTreeMap::new();
+    for t in targets {
+        let a = merged.entry(t.out).or_default();
+        *a = (*a).max(t.amount.min(ds.value(t.out)));
+    }
+    for (&out, &amount) in &merged {
+        back.result.seeded += amount as u128;
+        back.place(out, amount, 0);
+    }
+    let mut values = Vec::new();
+    while let Some(tx) = back.frontier.pop_last() {
+        back.result.txs_visited += 1;
+        let outs = ds.tx_outputs(tx);
+        let mut demand: u64 = 0;
+        let mut hop = u32::MAX;
+        let mut demanded = Vec::new();
+        for o in outs.start.0..outs.end.0 {
+            if let Some((amount, h)) = back.waiting.remove(&OutIx(o)) {
+                demand += amount;
+                hop = hop.min(h);
+                demanded.push((OutIx(o), amount));
+            }
+        }
+        let hop = hop + 1;
+        let inputs = ds.tx_inputs(tx);
+        let prevs: Vec<OutIx> = (inputs.start.0..inputs.end.0)
+            .filter_map(|i| ds.prev_out(InIx(i)))
+            .collect();
+        values.clear();
+        values.extend(prevs.iter().map(|&p| ds.value(p)));
+        let shares: Vec<u64> = match model {
+            BackwardModel::Poison => values.clone(),
+            BackwardModel::Haircut => {
+                // The forward haircut of `demand` over "outputs" weighted by the input values,
+                // from one input worth A: exact shares summing to `demand`.
+                let total: u64 = values.iter().sum();
+                let source = [total];
+                let taint = Taint::Amount(demand.min(total));
+                let alloc = Haircut.propagate(
+                    TxValues {
+                        inputs: &source,
+                        outputs: &values,
+                    },
+                    &[Some(&taint)],
+                );
+                alloc.outputs.iter().map(Taint::amount).collect()
+            }
+        };
+        for (&prev, &share) in prevs.iter().zip(&shares) {
+            if share == 0 {
+                continue;
+            }
+            // Edges point from the demanding output back to its source, so paths read from a
+            // target to where its funds came from; each carries its proportional part.
+            for &(d, amount) in &demanded {
+                let part = (share as u128 * amount as u128 / demand.max(1) as u128) as u64;
+                if part > 0 {
+                    back.result.edges.push(Edge {
+                        from: d,
+                        to: prev,
+                        amount: part,
+                    });
+                }
+            }
+            back.place(prev, share, hop);
+        }
+    }
+    back.result.flows.sort_by_key(|f| f.out);
+    back.result
+}
+
+impl Back<'_> {
+    fn place(&mut self, out: OutIx, amount: u64, hop: u32) {
+        let (ds, rules) = (self.ds, self.rules);
+        if self.model == BackwardModel::Poison && !self.placed.insert(out) {
+            // An output has one spender, so it is reached once, unless it is also a target:
+            // then it is already tainted in full.
+            return;
+        }
+        self.result.flows.push(Flow {
+            out,
+            hop,
+            tainted: amount,
+        });
+        let tx = ds.out_tx(out);
+        let ended = |bucket: Bucket, label: Option<StopLabel>| Endpoint {
+            bucket,
+            out: Some(out),
+            fee_tx: None,
+            hop,
+            amount,
+            label,
+        };
+        let end = if let Some(label) = rules.stops.get(&ds.script_id(out)).filter(|_| hop >= 1) {
+            Some(ended(Bucket::LabelledSource, Some(label.clone())))
+        } else if ds.is_coinbase(tx) {
+            Some(ended(Bucket::Mined, None))
+        } else if hop >= rules.max_hops {
+            Some(ended(Bucket::HopCut, None))
+        } else if amount < rules.min_value {
+            Some(ended(Bucket::DustCut, None))
+        } else {
+            let entry = self.waiting.entry(out).or_insert((0, hop));
+            entry.0 += amount;
+            entry.1 = entry.1.min(hop);
+            self.frontier.insert(tx);
+            None
+        };
+        if let Some(e) = end {
+            self.result.endpoints.push(e);
+        }
+    }
+}
