@@ -56,10 +56,12 @@ fn generated_load() -> &'static Input {
     static INPUT: OnceLock<(tempfile::TempDir, Input)> = OnceLock::new();
     &INPUT
         .get_or_init(|| {
+            // `cargo test --all-targets` runs each benchmark once as a smoke test: keep it small.
+            let benching = std::env::args().any(|a| a == "--bench");
             let txs = std::env::var("FUNDTRACE_BENCH_TXS")
                 .ok()
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(200_000);
+                .unwrap_or(if benching { 200_000 } else { 5_000 });
             let tmp = tempfile::tempdir().unwrap();
             let opts = GenerateOptions {
                 scenario: Scenario::Payments,
