@@ -8,12 +8,15 @@
 //! end as mined (a coinbase output), a labelled entity of a stop category (hop ≥ 1), hop-cut or
 //! dust-cut.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use super::engine::{Bucket, Edge, Endpoint, Flow, SeedOutput, StopLabel, StopRules, TraceResult};
 use super::policy::haircut::Haircut;
 use super::policy::{Taint, TaintPolicy, TxValues};
-use crate::store::{Dataset, InIx, OutIx, TxIx};
+use super::queue::TxQueue;
+use crate::store::{Dataset, InIx, OutIx};
 
 /// Models that trace backward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +46,8 @@ struct Back<'a> {
     rules: &'a StopRules,
     result: TraceResult,
     /// Demand on outputs whose creating transaction is still to visit: amount and fewest hops.
-    waiting: HashMap<OutIx, (u64, u32)>,
-    frontier: BTreeSet<TxIx>,
+    waiting: FxHashMap<OutIx, (u64, u32)>,
+    frontier: TxQueue,
 }
 
 /// Trace backward from `targets` (each its first `amount` satoshis) under `model`.
@@ -60,8 +63,8 @@ pub fn trace_backward(
         placed: Default::default(),
         rules,
         result: TraceResult::default(),
-        waiting: HashMap::new(),
-        frontier: BTreeSet::new(),
+        waiting: FxHashMap::default(),
+        frontier: TxQueue::new(ds.tx_count(), false),
     };
     let mut merged: BTreeMap<OutIx, u64> = BTreeMap::new();
     for t in targets {
@@ -73,7 +76,7 @@ pub fn trace_backward(
         back.place(out, amount, 0);
     }
     let mut values = Vec::new();
-    while let Some(tx) = back.frontier.pop_last() {
+    while let Some(tx) = back.frontier.pop() {
         back.result.txs_visited += 1;
         let outs = ds.tx_outputs(tx);
         let mut demand: u64 = 0;

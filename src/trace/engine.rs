@@ -9,9 +9,12 @@
 //! max_degree inputs or outputs); otherwise its taint flows into the spending transaction. The
 //! tainted fee share of a transaction goes to the fees bucket.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 
 use super::policy::{Taint, TaintPolicy, TxValues};
+use super::queue::TxQueue;
 use crate::store::{Dataset, InIx, OutIx, ScriptId, TxIx};
 
 /// A seed: an output and how many of its first satoshis are tainted.
@@ -190,8 +193,8 @@ struct Walk<'a> {
     ds: &'a Dataset,
     rules: &'a StopRules,
     result: TraceResult,
-    waiting: HashMap<OutIx, Pending>,
-    frontier: BTreeSet<TxIx>,
+    waiting: FxHashMap<OutIx, Pending>,
+    frontier: TxQueue,
 }
 
 /// Trace forward from `seeds` under `policy` with `rules`.
@@ -205,8 +208,8 @@ pub fn trace_forward(
         ds,
         rules,
         result: TraceResult::default(),
-        waiting: HashMap::new(),
-        frontier: BTreeSet::new(),
+        waiting: FxHashMap::default(),
+        frontier: TxQueue::new(ds.tx_count(), true),
     };
     // One seed per output: the longest tainted prefix asked for.
     let mut merged: BTreeMap<OutIx, u64> = BTreeMap::new();
@@ -224,7 +227,7 @@ pub fn trace_forward(
     let mut values_in = Vec::new();
     let mut values_out = Vec::new();
     let mut spent = Vec::new();
-    while let Some(tx) = walk.frontier.pop_first() {
+    while let Some(tx) = walk.frontier.pop() {
         walk.result.txs_visited += 1;
         let inputs = ds.tx_inputs(tx);
         values_in.clear();

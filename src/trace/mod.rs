@@ -4,4 +4,5 @@ pub mod backward;
 pub mod engine;
 pub mod paths;
 pub mod policy;
+pub mod queue;
 pub mod run;

@@ -1,0 +1,151 @@
+//! Trace throughput: every model on a generated payments chain (`FUNDTRACE_BENCH_TXS`, default
+//! 1,000,000 transactions), and a batch of cases on 1 and 2 threads.
+//!
+//! Run: `cargo bench --bench trace`. The same poison reach computed by DuckDB's recursive SQL
+//! over the store's Parquet: `python3 benches/duckdb_poison.py DATASET TX_IX` (the dataset and
+//! seed this benchmark uses are printed at start).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use divan::counter::ItemsCount;
+use divan::Bencher;
+use fundtrace::chain::Chain;
+use fundtrace::generate::{generate, GenerateOptions, Scenario};
+use fundtrace::ingest::{ingest_blk, BlkIngest};
+use fundtrace::store::{Dataset, OutIx, PartitionPolicy, TxIx};
+use fundtrace::trace::engine::{trace_forward, SeedOutput, StopRules};
+use fundtrace::trace::policy::by_name;
+use rayon::prelude::*;
+
+fn main() {
+    divan::main();
+}
+
+struct Load {
+    _tmp: tempfile::TempDir,
+    dataset: Dataset,
+    /// The first non-coinbase transaction: its outputs are the seeds.
+    seed_tx: TxIx,
+}
+
+fn load() -> &'static Load {
+    static LOAD: OnceLock<Load> = OnceLock::new();
+    LOAD.get_or_init(|| {
+        let benching = std::env::args().any(|a| a == "--bench");
+        let txs = std::env::var("FUNDTRACE_BENCH_TXS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if benching { 1_000_000 } else { 5_000 });
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = GenerateOptions {
+            scenario: Scenario::Payments,
+            chain: Chain::BitcoinRegtest,
+            txs,
+            txs_per_block: 2_000,
+            seed: 1,
+            out: tmp.path().to_path_buf(),
+            start_time: 1_535_760_000,
+            max_file_bytes: 128 << 20,
+        };
+        generate(&opts).unwrap();
+        let out = tmp.path().join("ds");
+        let job = BlkIngest {
+            blocks_dir: tmp.path().join("blocks"),
+            chain: Chain::BitcoinRegtest,
+            out: out.clone(),
+            to_height: None,
+            policy: PartitionPolicy::default(),
+        };
+        ingest_blk(&job, |_| {}, |_| {}).unwrap();
+        let dataset = Dataset::open(&out).unwrap();
+        let seed_tx = (0..dataset.tx_count())
+            .map(TxIx)
+            .find(|&t| !dataset.is_coinbase(t))
+            .unwrap();
+        eprintln!(
+            "dataset {} ({} txs); seed tx_ix {}",
+            out.display(),
+            dataset.tx_count(),
+            seed_tx.0
+        );
+        Load {
+            _tmp: tmp,
+            dataset,
+            seed_tx,
+        }
+    })
+}
+
+fn seeds(load: &Load, tx: TxIx) -> Vec<SeedOutput> {
+    let r = load.dataset.tx_outputs(tx);
+    (r.start.0..r.end.0)
+        .map(|o| SeedOutput {
+            out: OutIx(o),
+            amount: load.dataset.value(OutIx(o)),
+        })
+        .collect()
+}
+
+fn rules() -> StopRules {
+    StopRules {
+        max_hops: 1_000,
+        min_value: 10_000,
+        ..StopRules::default()
+    }
+}
+
+fn bench_policy(bencher: Bencher, name: &str, rules: StopRules) {
+    let load = load();
+    let policy = by_name(name).unwrap();
+    let seeds = seeds(load, load.seed_tx);
+    let visited = trace_forward(&load.dataset, &seeds, policy.as_ref(), &rules).txs_visited;
+    bencher
+        .counter(ItemsCount::new(visited))
+        .bench(|| trace_forward(&load.dataset, &seeds, policy.as_ref(), &rules).txs_visited);
+}
+
+#[divan::bench(args = ["poison", "haircut", "fifo", "lifo", "tiho"], sample_count = 5)]
+fn trace_one_case(bencher: Bencher, name: &str) {
+    bench_policy(bencher, name, rules());
+}
+
+/// Poison with no dust or hop limit: the full reach, the figure DuckDB's recursive query matches.
+#[divan::bench(sample_count = 5)]
+fn poison_full_reach(bencher: Bencher) {
+    bench_policy(
+        bencher,
+        "poison",
+        StopRules {
+            max_hops: u32::MAX,
+            ..StopRules::default()
+        },
+    );
+}
+
+/// A batch of 8 haircut cases (seeds in 8 different transactions) on 1 and 2 threads.
+#[divan::bench(args = [1, 2], sample_count = 5)]
+fn batch_of_cases(bencher: Bencher, threads: usize) {
+    let load = load();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let policy = by_name("haircut").unwrap();
+    let first = load.seed_tx.0;
+    let cases: Vec<Vec<SeedOutput>> = (0..8).map(|i| seeds(load, TxIx(first + i * 50))).collect();
+    let rules = rules();
+    bencher.bench(|| {
+        pool.install(|| {
+            cases
+                .par_iter()
+                .map(|s| trace_forward(&load.dataset, s, policy.as_ref(), &rules).txs_visited)
+                .sum::<u64>()
+        })
+    });
+}
+
+#[allow(dead_code)]
+fn dataset_dir() -> PathBuf {
+    load().dataset.dir().to_path_buf()
+}
