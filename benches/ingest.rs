@@ -126,6 +126,25 @@ fn bare_parse_count(input: &Input) -> u64 {
     txs
 }
 
+/// The same loop streaming each file through a `BufReader` (how a block reader is usually
+/// written with the crate), for comparison with the in-memory variant above.
+fn bare_streaming_parse_count(input: &Input) -> u64 {
+    use std::io::Read;
+    let mut txs = 0u64;
+    for file in blk_files(&input.dir) {
+        let mut reader = std::io::BufReader::new(std::fs::File::open(file).unwrap());
+        let mut frame = [0u8; 8];
+        while reader.read_exact(&mut frame).is_ok() {
+            let block = match bitcoin::Block::consensus_decode(&mut reader) {
+                Ok(b) => b,
+                Err(_) => break,
+            };
+            txs += block.txdata.len() as u64;
+        }
+    }
+    txs
+}
+
 /// fundtrace's zero-copy parser (txids and merkle check included), single-threaded, same files.
 fn zero_copy_parse_count(input: &Input) -> u64 {
     let mut txs = 0u64;
@@ -188,4 +207,12 @@ fn zero_copy_parse_count_generated(bencher: Bencher) {
     bencher
         .counter(BytesCount::new(input.bytes))
         .bench(|| zero_copy_parse_count(input));
+}
+
+#[divan::bench(sample_count = 5)]
+fn bare_streaming_parse_count_generated(bencher: Bencher) {
+    let input = generated_load();
+    bencher
+        .counter(BytesCount::new(input.bytes))
+        .bench(|| bare_streaming_parse_count(input));
 }

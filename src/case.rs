@@ -52,7 +52,8 @@ pub struct Seeds {
     /// Transactions: all their outputs.
     #[serde(default)]
     pub txids: Vec<String>,
-    /// Single outputs, `"txid:vout"`.
+    /// Single outputs, `"txid:vout"`, or `"txid:vout:amount"` to taint only the first `amount`
+    /// base units of the output.
     #[serde(default)]
     pub outpoints: Vec<String>,
     /// Address seeds only count outputs at or above this height.

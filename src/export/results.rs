@@ -191,7 +191,7 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             c_policy.push(r.policy);
             c_entity.push(c.entity);
             c_category.push(c.category);
-            c_amount.push(c.amount_sat as u64);
+            c_amount.push(u64::try_from(c.amount_sat).unwrap_or(u64::MAX));
             c_deposits.push(c.deposits as u32);
             c_hop.push(c.min_hop);
             c_first.push(c.first_height);

@@ -388,11 +388,21 @@ fn scan_file(
     let mut offset = 0u64;
     let mut frame = [0u8; (FRAME_HEADER + HEADER_LEN) as usize];
     while offset + FRAME_HEADER <= file_len {
-        read_at(file, path, &mut frame[..FRAME_HEADER as usize], offset, key)?;
-        let found: [u8; 4] = frame[..4].try_into().expect("4 bytes");
-        if found == [0; 4] {
+        // Preallocated space is raw zero bytes, never obfuscated: test before de-XOR.
+        read_at(
+            file,
+            path,
+            &mut frame[..FRAME_HEADER as usize],
+            offset,
+            None,
+        )?;
+        if frame[..4] == [0; 4] {
             break; // preallocated zero space: the file's blocks end here
         }
+        if let Some(key) = key {
+            xor_in_place(&mut frame[..FRAME_HEADER as usize], offset, &key);
+        }
+        let found: [u8; 4] = frame[..4].try_into().expect("4 bytes");
         if found != magic {
             return Err(BlkError::BadMagic {
                 path: path.to_path_buf(),

@@ -75,13 +75,13 @@ pub fn read_csv(path: &Path, chain: Chain) -> Result<Vec<Label>, LabelError> {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        let get = |ix: usize| fields.get(ix).copied().unwrap_or("");
+        let fields = split_csv_line(line).map_err(|m| err(n, m))?;
+        let get = |ix: usize| fields.get(ix).map(String::as_str).unwrap_or("");
         let address = get(a);
         if address.is_empty() {
             return Err(err(n, "no address in this line".into()));
         }
-        chain
+        let script = chain
             .address_to_script(address)
             .map_err(|e| err(n, format!("{e}; fix or remove the line")))?;
         let confidence = match k.map(get).filter(|v| !v.is_empty()) {
@@ -94,7 +94,9 @@ pub fn read_csv(path: &Path, chain: Chain) -> Result<Vec<Label>, LabelError> {
             })?,
         };
         labels.push(Label {
-            address: address.to_string(),
+            // The form ingest writes (lowercase bech32, CashAddr with prefix, modern P2SH
+            // versions), so labels match however the file spells the address.
+            address: chain.script_to_address(&script),
             entity: get(e).to_string(),
             category: get(c).to_ascii_lowercase(),
             source: s.map(get).unwrap_or("").to_string(),
@@ -102,6 +104,35 @@ pub fn read_csv(path: &Path, chain: Chain) -> Result<Vec<Label>, LabelError> {
         });
     }
     Ok(labels)
+}
+
+/// Split one CSV line into trimmed fields; double quotes enclose fields with commas, and `""`
+/// inside quotes is a quote.
+fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', false) if field.trim().is_empty() => {
+                field.clear();
+                quoted = true;
+            }
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            ('"', true) => quoted = false,
+            (',', false) => fields.push(std::mem::take(&mut field).trim().to_string()),
+            (c, _) => field.push(c),
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed".into());
+    }
+    fields.push(field.trim().to_string());
+    Ok(fields)
 }
 
 #[cfg(test)]
@@ -122,6 +153,18 @@ mod tests {
         assert_eq!(
             (labels[0].category.as_str(), labels[0].confidence),
             ("miner", 90)
+        );
+        // Quoted fields with commas; the uppercase BIP-173 vector is stored in canonical form.
+        std::fs::write(
+            &path,
+            "address,entity,category\nBC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4,\"Foo, Inc.\",Exchange\n",
+        )
+        .unwrap();
+        let labels = read_csv(&path, Chain::Bitcoin).unwrap();
+        assert_eq!(labels[0].entity, "Foo, Inc.");
+        assert_eq!(
+            labels[0].address,
+            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
         );
         // A Litecoin address in a Bitcoin case.
         std::fs::write(

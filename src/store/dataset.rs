@@ -28,6 +28,9 @@ pub enum OpenError {
     /// A cache file is unreadable.
     #[error(transparent)]
     Cache(#[from] CacheError),
+    /// An ingest is writing the dataset.
+    #[error(transparent)]
+    Lock(#[from] super::lock::LockError),
 }
 
 /// A dataset opened for analysis.
@@ -47,12 +50,14 @@ pub struct Dataset {
     out_spent_by: MappedColumn<u32>,
     in_prev_out: MappedColumn<u64>,
     script_flags: MappedColumn<u8>,
+    _lock: std::fs::File,
 }
 
 impl Dataset {
     /// Open the dataset in `dir`.
     pub fn open(dir: &Path) -> Result<Dataset, OpenError> {
         let manifest = Manifest::read(dir)?.ok_or_else(|| OpenError::Missing(dir.to_path_buf()))?;
+        let lock = super::lock::lock(dir, super::lock::Mode::Shared)?;
         let c = manifest.counts;
         Ok(Dataset {
             dir: dir.to_path_buf(),
@@ -69,6 +74,7 @@ impl Dataset {
             in_prev_out: MappedColumn::open(dir, CacheColumn::InPrevOut, c.inputs)?,
             script_flags: MappedColumn::open(dir, CacheColumn::ScriptFlags, c.scripts)?,
             manifest,
+            _lock: lock,
         })
     }
 
@@ -214,15 +220,34 @@ impl Dataset {
             .map(|p| p as u32)
     }
 
-    /// Find a transaction by txid (a parallel scan of the txid column).
+    /// Find a transaction by txid (a parallel scan of the txid column); for a BIP30 duplicate,
+    /// the latest transaction.
     pub fn find_txid(&self, txid: &Txid) -> Option<TxIx> {
         use rayon::prelude::*;
         let wanted = display_bytes(txid);
         self.txid
             .as_slice()
             .par_iter()
-            .position_first(|t| *t == wanted)
+            .position_last(|t| *t == wanted)
             .map(|i| TxIx(i as u32))
+    }
+
+    /// Find many transactions by txid in one parallel scan of the txid column.
+    pub fn find_txids(&self, txids: &[Txid]) -> std::collections::HashMap<Txid, TxIx> {
+        use rayon::prelude::*;
+        let wanted: std::collections::HashSet<[u8; 32]> = txids.iter().map(display_bytes).collect();
+        if wanted.is_empty() {
+            return Default::default();
+        }
+        self.txid
+            .as_slice()
+            .par_iter()
+            .enumerate()
+            .filter(|(_, t)| wanted.contains(*t))
+            .map(|(i, t)| (txid_from_display(t), TxIx(i as u32)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect() // in chain order: a BIP30 duplicate txid maps to its latest transaction
     }
 
     /// All outputs paying to any of `scripts` (sorted ids), in `OutIx` order.

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod dataset;
 pub mod ids;
 pub mod intern;
+pub mod lock;
 pub mod manifest;
 pub mod read;
 pub mod render;

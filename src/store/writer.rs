@@ -127,6 +127,13 @@ pub enum StoreError {
         /// Sum of its outputs.
         outputs: u128,
     },
+    /// An earlier block failed half-way through; nothing more is committed (the dataset stays at
+    /// its last commit, and the next run continues from there).
+    #[error("an earlier block failed to store; the dataset keeps its last commit")]
+    Failed,
+    /// Another process holds the dataset.
+    #[error(transparent)]
+    Lock(#[from] super::lock::LockError),
     /// An id space ran out (more than 2^32 transactions or scripts).
     #[error("the dataset would exceed {0} ids; split it by height range")]
     IdOverflow(&'static str),
@@ -229,6 +236,9 @@ pub struct DatasetWriter {
     rendered_upto: u64,
     pending: Option<Pending>,
     added: Added,
+    /// Set when a block failed half-way: the in-memory state is then not to be committed.
+    failed: bool,
+    _lock: std::fs::File,
 }
 
 impl DatasetWriter {
@@ -240,6 +250,7 @@ impl DatasetWriter {
         policy: PartitionPolicy,
     ) -> Result<DatasetWriter, StoreError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let lock = super::lock::lock(dir, super::lock::Mode::Exclusive)?;
         let manifest = match Manifest::read(dir)? {
             Some(m) if m.chain != chain => {
                 return Err(StoreError::WrongChain {
@@ -274,6 +285,8 @@ impl DatasetWriter {
             rendered_upto: counts.scripts,
             pending: None,
             added: Added::default(),
+            failed: false,
+            _lock: lock,
         };
         writer.rebuild_state()?;
         Ok(writer)
@@ -340,14 +353,19 @@ impl DatasetWriter {
                         && !self.unspendable_scripts[out_script.as_slice()[o] as usize]
                 })
                 .count() as u32;
+            // As in push_block: a later duplicate txid (BIP30) replaces the earlier one, also
+            // when it has nothing left to spend.
+            let txid = txid_from_display(display);
             if remaining > 0 {
                 self.utxo.insert(
-                    txid_from_display(display),
+                    txid,
                     Unspent {
                         tx: TxIx(tx as u32),
                         remaining,
                     },
                 );
+            } else {
+                self.utxo.remove(&txid);
             }
         }
         Ok(())
@@ -366,6 +384,15 @@ impl DatasetWriter {
     /// Append the block at `height` (which must be [`Self::next_height`]); commits a partition
     /// when it is full.
     pub fn push_block(&mut self, height: u32, block: &ParsedBlock) -> Result<(), StoreError> {
+        if self.failed {
+            return Err(StoreError::Failed);
+        }
+        let pushed = self.push_block_unchecked(height, block);
+        self.failed = pushed.is_err();
+        pushed
+    }
+
+    fn push_block_unchecked(&mut self, height: u32, block: &ParsedBlock) -> Result<(), StoreError> {
         assert_eq!(
             height,
             self.next_height(),
@@ -476,11 +503,12 @@ impl DatasetWriter {
                     outputs: output_sum,
                 });
             } else {
-                Some((input_sum - output_sum) as u64)
+                // More than u64 of fee only exists in forged data: saturate, never wrap.
+                Some(u64::try_from(input_sum - output_sum).unwrap_or(u64::MAX))
             };
+            // A duplicate txid (BIP30, mainnet heights 91842 and 91880) replaces the older
+            // transaction, whose outputs become unspendable, as in Bitcoin Core.
             if spendable > 0 {
-                // A duplicate txid (BIP30, mainnet heights 91842 and 91880) replaces the older
-                // transaction, whose outputs become unspendable, as in Bitcoin Core.
                 self.utxo.insert(
                     tx.txid(),
                     Unspent {
@@ -488,6 +516,8 @@ impl DatasetWriter {
                         remaining: spendable,
                     },
                 );
+            } else {
+                self.utxo.remove(&tx.txid());
             }
             self.tx_first_out.push(first_out);
             let t = &mut pending.txs;
@@ -526,6 +556,9 @@ impl DatasetWriter {
 
     /// Commit the pending partition (if any) and rewrite what it made dirty. Idempotent.
     pub fn commit(&mut self) -> Result<(), StoreError> {
+        if self.failed {
+            return Err(StoreError::Failed);
+        }
         if self.pending.is_none() && self.dirty_chunks.is_empty() {
             return Ok(());
         }

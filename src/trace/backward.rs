@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use super::engine::{Bucket, Edge, Endpoint, Flow, SeedOutput, StopLabel, StopRules, TraceResult};
+use super::engine::{
+    drop_rows, Bucket, Edge, Endpoint, Flow, SeedOutput, StopLabel, StopRules, TraceResult,
+};
 use super::policy::haircut::Haircut;
 use super::policy::{Taint, TaintPolicy, TxValues};
 use super::queue::TxQueue;
@@ -48,6 +50,10 @@ struct Back<'a> {
     /// Demand on outputs whose creating transaction is still to visit: amount and fewest hops.
     waiting: FxHashMap<OutIx, (u64, u32)>,
     frontier: TxQueue,
+    /// Targets not yet reached from other targets: their own amount and their rows.
+    targets: FxHashMap<OutIx, (u64, usize, Option<usize>)>,
+    dropped_flows: Vec<usize>,
+    dropped_endpoints: Vec<usize>,
 }
 
 /// Trace backward from `targets` (each its first `amount` satoshis) under `model`.
@@ -65,6 +71,9 @@ pub fn trace_backward(
         result: TraceResult::default(),
         waiting: FxHashMap::default(),
         frontier: TxQueue::new(ds.tx_count(), false),
+        targets: FxHashMap::default(),
+        dropped_flows: Vec::new(),
+        dropped_endpoints: Vec::new(),
     };
     let mut merged: BTreeMap<OutIx, u64> = BTreeMap::new();
     for t in targets {
@@ -73,7 +82,9 @@ pub fn trace_backward(
     }
     for (&out, &amount) in &merged {
         back.result.seeded += amount as u128;
-        back.place(out, amount, 0);
+        let flow = back.result.flows.len();
+        let endpoint = back.place(out, amount, 0);
+        back.targets.insert(out, (amount, flow, endpoint));
     }
     let mut values = Vec::new();
     while let Some(tx) = back.frontier.pop() {
@@ -101,7 +112,9 @@ pub fn trace_backward(
             BackwardModel::Haircut => {
                 // The forward haircut of `demand` over "outputs" weighted by the input values,
                 // from one input worth A: exact shares summing to `demand`.
-                let total: u64 = values.iter().sum();
+                // Valid chains never sum past u64; forged ones saturate instead of wrapping.
+                let total = u64::try_from(values.iter().map(|&v| v as u128).sum::<u128>())
+                    .unwrap_or(u64::MAX);
                 let source = [total];
                 let taint = Taint::Amount(demand.min(total));
                 let alloc = Haircut.propagate(
@@ -130,20 +143,41 @@ pub fn trace_backward(
                     });
                 }
             }
-            back.place(prev, share, hop);
+            match back.targets.remove(&prev) {
+                // Poison: a target is already tainted in full.
+                Some(_) if model == BackwardModel::Poison => {}
+                // Another target's funds come through this target: it keeps the larger demand,
+                // at hop 0, and the overlap is not counted twice.
+                Some((own, flow, endpoint)) => {
+                    let own = back.waiting.remove(&prev).map_or(own, |w| w.0);
+                    back.result.seeded -= own.min(share) as u128;
+                    back.result.superseded_seeds.push(prev);
+                    back.dropped_flows.push(flow);
+                    back.dropped_endpoints.extend(endpoint);
+                    back.place(prev, own.max(share), 0);
+                }
+                None => {
+                    back.place(prev, share, hop);
+                }
+            }
         }
     }
+    drop_rows(&mut back.result.flows, &mut back.dropped_flows);
+    drop_rows(&mut back.result.endpoints, &mut back.dropped_endpoints);
+    back.result.superseded_seeds.sort();
     back.result.flows.sort_by_key(|f| f.out);
     back.result
 }
 
 impl Back<'_> {
-    fn place(&mut self, out: OutIx, amount: u64, hop: u32) {
+    /// Record demand on `out` and decide where it ends (or queue its creating transaction);
+    /// returns the index of the endpoint row when it ends here.
+    fn place(&mut self, out: OutIx, amount: u64, hop: u32) -> Option<usize> {
         let (ds, rules) = (self.ds, self.rules);
         if self.model == BackwardModel::Poison && !self.placed.insert(out) {
             // An output has one spender, so it is reached once, unless it is also a target:
             // then it is already tainted in full.
-            return;
+            return None;
         }
         self.result.flows.push(Flow {
             out,
@@ -174,8 +208,8 @@ impl Back<'_> {
             self.frontier.insert(tx);
             None
         };
-        if let Some(e) = end {
-            self.result.endpoints.push(e);
-        }
+        let e = end?;
+        self.result.endpoints.push(e);
+        Some(self.result.endpoints.len() - 1)
     }
 }

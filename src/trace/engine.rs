@@ -161,8 +161,9 @@ pub struct TraceResult {
     pub edges: Vec<Edge>,
     /// Transactions visited.
     pub txs_visited: u64,
-    /// Seed outputs that the taint of other seeds reached: their own seed taint was withdrawn
-    /// (and not counted in `seeded`), so no satoshi is counted twice.
+    /// Seed outputs that other seeds' taint also reached: they hold the combined taint (the
+    /// larger amount, or the union of intervals) and the overlap is taken off `seeded`, so no
+    /// satoshi is counted twice.
     pub superseded_seeds: Vec<OutIx>,
 }
 
@@ -195,6 +196,18 @@ struct Walk<'a> {
     result: TraceResult,
     waiting: FxHashMap<OutIx, Pending>,
     frontier: TxQueue,
+    /// Seed outputs not yet reached by other seeds' taint: their own taint and where their flow
+    /// and endpoint rows are (seeds are placed first, so these indices never move).
+    seeds: FxHashMap<OutIx, SeedState>,
+    /// Rows of seeds that were re-placed with combined taint, dropped at the end.
+    dropped_flows: Vec<usize>,
+    dropped_endpoints: Vec<usize>,
+}
+
+struct SeedState {
+    taint: Taint,
+    flow: usize,
+    endpoint: Option<usize>,
 }
 
 /// Trace forward from `seeds` under `policy` with `rules`.
@@ -210,6 +223,9 @@ pub fn trace_forward(
         result: TraceResult::default(),
         waiting: FxHashMap::default(),
         frontier: TxQueue::new(ds.tx_count(), true),
+        seeds: FxHashMap::default(),
+        dropped_flows: Vec::new(),
+        dropped_endpoints: Vec::new(),
     };
     // One seed per output: the longest tainted prefix asked for.
     let mut merged: BTreeMap<OutIx, u64> = BTreeMap::new();
@@ -217,12 +233,19 @@ pub fn trace_forward(
         let amount = merged.entry(seed.out).or_default();
         *amount = (*amount).max(seed.amount.min(ds.value(seed.out)));
     }
-    let mut seeded: HashMap<OutIx, u64> = HashMap::with_capacity(merged.len());
     for (&out, &amount) in &merged {
         let taint = policy.seed(ds.value(out), amount);
-        seeded.insert(out, taint.amount());
         walk.result.seeded += taint.amount() as u128;
-        walk.place(out, taint, 0);
+        let flow = walk.result.flows.len();
+        let endpoint = walk.place(out, taint.clone(), 0);
+        walk.seeds.insert(
+            out,
+            SeedState {
+                taint,
+                flow,
+                endpoint,
+            },
+        );
     }
     let mut values_in = Vec::new();
     let mut values_out = Vec::new();
@@ -281,39 +304,53 @@ pub fn trace_forward(
                 continue;
             }
             let out = OutIx(outputs.start.0 + j as u64);
-            // A seed output stays at hop 0 even when other seeds' taint reaches it.
-            let hop = match seeded.remove(&out) {
-                Some(amount) => {
-                    walk.withdraw_seed(out, amount);
-                    0
+            match walk.seeds.remove(&out) {
+                // Other seeds' taint reaches a seed output: it keeps its own taint too, at hop 0.
+                Some(seed) => walk.merge_into_seed(out, seed, taint),
+                None => {
+                    walk.place(out, taint, hop);
                 }
-                None => hop,
-            };
-            walk.place(out, taint, hop);
+            }
         }
     }
     debug_assert!(
         walk.waiting.is_empty(),
         "every waiting output's spender was visited"
     );
-    walk.result.flows.sort_by_key(|f| f.out);
-    walk.result
+    walk.finish()
 }
 
 impl Walk<'_> {
-    /// Withdraw the seed taint of `out`, which the taint of another seed has just reached: its
-    /// seed was placed before any transaction was visited and has not moved (its spender comes
-    /// after the transaction creating it), so it is either waiting or a recorded endpoint.
-    fn withdraw_seed(&mut self, out: OutIx, amount: u64) {
-        self.result.seeded -= amount as u128;
+    /// Taint from other seeds reaches seed output `out`: its seed was placed before any
+    /// transaction was visited and has not moved (its spender comes after the transaction
+    /// creating it), so it is waiting or an endpoint. Re-place it with the combined taint (the
+    /// larger amount, or the union of intervals) at hop 0, and take the satoshis now counted
+    /// twice off the seeded total, so the buckets still sum to it exactly.
+    fn merge_into_seed(&mut self, out: OutIx, seed: SeedState, incoming: Taint) {
+        let own = match self.waiting.remove(&out) {
+            Some(p) => p.taint,
+            None => seed.taint,
+        };
+        let combined = own.combine(&incoming);
+        let twice = own.amount() as u128 + incoming.amount() as u128 - combined.amount() as u128;
+        self.result.seeded -= twice;
         self.result.superseded_seeds.push(out);
-        self.waiting.remove(&out);
-        self.result.endpoints.retain(|e| e.out != Some(out));
-        self.result.flows.retain(|f| f.out != out);
+        self.dropped_flows.push(seed.flow);
+        self.dropped_endpoints.extend(seed.endpoint);
+        self.place(out, combined, 0);
     }
 
-    /// Record a tainted output and decide where it ends (or queue its spender).
-    fn place(&mut self, out: OutIx, taint: Taint, hop: u32) {
+    /// Drop the rows of re-placed seeds and sort the flows.
+    fn finish(mut self) -> TraceResult {
+        drop_rows(&mut self.result.flows, &mut self.dropped_flows);
+        drop_rows(&mut self.result.endpoints, &mut self.dropped_endpoints);
+        self.result.superseded_seeds.sort();
+        self.result.flows.sort_by_key(|f| f.out);
+        self.result
+    }
+    /// Record a tainted output and decide where it ends (or queue its spender); returns the
+    /// index of the endpoint row when it ends here.
+    fn place(&mut self, out: OutIx, taint: Taint, hop: u32) -> Option<usize> {
         let (ds, rules) = (self.ds, self.rules);
         let amount = taint.amount();
         self.result.flows.push(Flow {
@@ -359,6 +396,22 @@ impl Walk<'_> {
         };
         if let Some(endpoint) = end {
             self.result.endpoints.push(endpoint);
+            return Some(self.result.endpoints.len() - 1);
         }
+        None
     }
+}
+
+/// Remove the rows at the `dropped` indices (in one pass).
+pub(super) fn drop_rows<T>(rows: &mut Vec<T>, dropped: &mut [usize]) {
+    if dropped.is_empty() {
+        return;
+    }
+    dropped.sort_unstable();
+    let mut i = 0;
+    rows.retain(|_| {
+        let keep = dropped.binary_search(&i).is_err();
+        i += 1;
+        keep
+    });
 }

@@ -105,19 +105,23 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
         case: case.case.name.clone(),
         message,
     };
+    // Seed addresses in the form ingest writes, whatever their spelling in the case file.
+    let mut seed_addresses = Vec::with_capacity(case.seeds.addresses.len());
     for a in &case.seeds.addresses {
-        case.case
+        let script = case
+            .case
             .chain
             .address_to_script(a)
             .map_err(|e| seed_err(format!("addresses: {e}")))?;
+        seed_addresses.push(case.case.chain.script_to_address(&script));
     }
     let wanted: HashSet<&str> = labels
         .iter()
         .map(|l| l.address.as_str())
-        .chain(case.seeds.addresses.iter().map(String::as_str))
+        .chain(seed_addresses.iter().map(String::as_str))
         .collect();
     let scripts = find_addresses(&dataset, &wanted)?;
-    let seeds = resolve_seeds(&case, &dataset, &scripts).map_err(seed_err)?;
+    let seeds = resolve_seeds(&case, &seed_addresses, &dataset, &scripts).map_err(seed_err)?;
     let stop_categories: HashSet<String> = case
         .trace
         .stop_at_categories
@@ -179,6 +183,7 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
 
 fn resolve_seeds(
     case: &Case,
+    addresses: &[String],
     ds: &Dataset,
     scripts: &HashMap<String, ScriptId>,
 ) -> Result<Vec<SeedOutput>, String> {
@@ -192,7 +197,7 @@ fn resolve_seeds(
         case.seeds.to_height.unwrap_or(u32::MAX),
     );
     let mut by_script: BTreeMap<ScriptId, &str> = BTreeMap::new();
-    for a in &case.seeds.addresses {
+    for a in addresses {
         let s = scripts
             .get(a.as_str())
             .ok_or_else(|| format!("address {a} never received an output in the dataset"))?;
@@ -207,35 +212,65 @@ fn resolve_seeds(
             }
         }
     }
-    for t in &case.seeds.txids {
-        let txid =
-            bitcoin::Txid::from_str(t).map_err(|e| format!("txids: '{t}' is not a txid ({e})"))?;
-        let tx = ds
-            .find_txid(&txid)
-            .ok_or_else(|| format!("txids: {t} is not in the dataset"))?;
-        let outs = ds.tx_outputs(tx);
-        seeds.extend((outs.start.0..outs.end.0).map(|o| whole(OutIx(o))));
-    }
+    // Parse every txid first, then find them all in one scan of the txid column.
+    let parse = |what: &str, t: &str| {
+        bitcoin::Txid::from_str(t).map_err(|e| format!("{what}: '{t}' is not a txid ({e})"))
+    };
+    let mut outpoints = Vec::with_capacity(case.seeds.outpoints.len());
     for p in &case.seeds.outpoints {
-        let (t, v) = p
-            .split_once(':')
-            .ok_or_else(|| format!("outpoints: '{p}' is not txid:vout"))?;
-        let txid = bitcoin::Txid::from_str(t)
-            .map_err(|e| format!("outpoints: '{t}' is not a txid ({e})"))?;
+        let mut parts = p.split(':');
+        let (Some(t), Some(v)) = (parts.next(), parts.next()) else {
+            return Err(format!(
+                "outpoints: '{p}' is not txid:vout (or txid:vout:amount)"
+            ));
+        };
         let vout: u64 = v
             .parse()
             .map_err(|_| format!("outpoints: '{v}' in '{p}' is not an output index"))?;
-        let tx = ds
-            .find_txid(&txid)
-            .ok_or_else(|| format!("outpoints: {t} is not in the dataset"))?;
-        let outs = ds.tx_outputs(tx);
+        let amount: Option<u64> = match parts.next() {
+            None => None,
+            Some(a) => Some(
+                a.parse()
+                    .map_err(|_| format!("outpoints: amount '{a}' in '{p}' is not base units"))?,
+            ),
+        };
+        outpoints.push((p, parse("outpoints", t)?, vout, amount));
+    }
+    let txids: Vec<bitcoin::Txid> = case
+        .seeds
+        .txids
+        .iter()
+        .map(|t| parse("txids", t))
+        .collect::<Result<_, _>>()?;
+    let wanted: Vec<bitcoin::Txid> = txids
+        .iter()
+        .copied()
+        .chain(outpoints.iter().map(|o| o.1))
+        .collect();
+    let found = ds.find_txids(&wanted);
+    for (t, txid) in case.seeds.txids.iter().zip(&txids) {
+        let tx = found
+            .get(txid)
+            .ok_or_else(|| format!("txids: {t} is not in the dataset"))?;
+        let outs = ds.tx_outputs(*tx);
+        seeds.extend((outs.start.0..outs.end.0).map(|o| whole(OutIx(o))));
+    }
+    for (p, txid, vout, amount) in outpoints {
+        let tx = found
+            .get(&txid)
+            .ok_or_else(|| format!("outpoints: {txid} is not in the dataset"))?;
+        let outs = ds.tx_outputs(*tx);
         if vout >= outs.end.0 - outs.start.0 {
             return Err(format!(
                 "outpoints: {p}: the transaction has {} outputs",
                 outs.end.0 - outs.start.0
             ));
         }
-        seeds.push(whole(OutIx(outs.start.0 + vout)));
+        let out = OutIx(outs.start.0 + vout);
+        seeds.push(SeedOutput {
+            out,
+            amount: amount.unwrap_or(u64::MAX).min(ds.value(out)),
+        });
     }
     seeds.sort();
     seeds.dedup();

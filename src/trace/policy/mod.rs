@@ -38,6 +38,22 @@ impl Taint {
     pub fn is_clean(&self) -> bool {
         self.amount() == 0
     }
+
+    /// The taint of an output tainted by both `self` and `other` (two seeds meeting): the larger
+    /// amount, or the union of the intervals. The satoshis counted twice are
+    /// `self.amount() + other.amount() - combined.amount()`.
+    pub fn combine(&self, other: &Taint) -> Taint {
+        match (self, other) {
+            (Taint::Intervals(a), Taint::Intervals(b)) => {
+                let mut u = a.clone();
+                for (start, end) in b.iter() {
+                    u.insert(start, end);
+                }
+                Taint::Intervals(u)
+            }
+            (a, b) => Taint::Amount(a.amount().max(b.amount())),
+        }
+    }
 }
 
 /// The values of one transaction, as a policy sees it.
@@ -58,7 +74,7 @@ impl TxValues<'_> {
     /// `f = A − Σ v_j` (zero if outputs exceed inputs, which a valid transaction never does).
     pub fn fee(&self) -> u64 {
         let out: u128 = self.outputs.iter().map(|&v| v as u128).sum();
-        self.input_total().saturating_sub(out) as u64
+        u64::try_from(self.input_total().saturating_sub(out)).unwrap_or(u64::MAX)
     }
 }
 
