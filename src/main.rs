@@ -53,33 +53,72 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn ingest(args: IngestArgs, json: bool) -> anyhow::Result<()> {
-    let job = BlkIngest {
-        blocks_dir: args.blocks_dir,
-        chain: args.chain,
-        out: args.out,
-        to_height: args.to,
-        policy: PartitionPolicy {
-            max_txs: args.partition_txs,
-            max_blocks: args.partition_blocks,
-        },
+    use fundtrace::ingest::rpc::{
+        cookie_or_default, default_confirmations, ingest_rpc, Credentials, RpcIngest,
+    };
+    let policy = PartitionPolicy {
+        max_txs: args.partition_txs,
+        max_blocks: args.partition_blocks,
     };
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(0)
     } else {
         ProgressBar::hidden()
     };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} ingest [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, eta {eta})")
-            .expect("valid template"),
-    );
-    let summary = ingest_blk(&job, |total| bar.set_length(total), |bytes| bar.inc(bytes))
-        .with_context(|| {
-            format!(
-                "ingest of {} into {} failed",
-                job.blocks_dir.display(),
-                job.out.display()
-            )
-        })?;
+    let summary = if let Some(url) = args.rpc {
+        let credentials = match (args.rpc_user, args.rpc_password_env) {
+            (Some(user), Some(var)) => {
+                let password = std::env::var(&var).map_err(|_| {
+                    anyhow::anyhow!(
+                        "--rpc-password-env {var}: the environment variable {var} is not set"
+                    )
+                })?;
+                Credentials::UserPass { user, password }
+            }
+            _ => Credentials::Cookie(cookie_or_default(args.cookie.as_deref(), args.chain)),
+        };
+        let job = RpcIngest {
+            url: url.clone(),
+            credentials,
+            chain: args.chain,
+            out: args.out,
+            to_height: args.to,
+            confirmations: args
+                .confirmations
+                .unwrap_or_else(|| default_confirmations(args.chain)),
+            policy,
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} ingest [{elapsed_precise}] {wide_bar} {pos}/{len} blocks ({per_sec}, eta {eta})")
+                .expect("valid template"),
+        );
+        ingest_rpc(&job, |n| bar.set_length(n), |n| bar.inc(n))
+            .with_context(|| format!("ingest from {url} into {} failed", job.out.display()))?
+    } else {
+        let blocks_dir = args
+            .blocks_dir
+            .expect("clap requires --blocks-dir or --rpc");
+        let job = BlkIngest {
+            blocks_dir,
+            chain: args.chain,
+            out: args.out,
+            to_height: args.to,
+            policy,
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} ingest [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, eta {eta})")
+                .expect("valid template"),
+        );
+        ingest_blk(&job, |total| bar.set_length(total), |bytes| bar.inc(bytes)).with_context(
+            || {
+                format!(
+                    "ingest of {} into {} failed",
+                    job.blocks_dir.display(),
+                    job.out.display()
+                )
+            },
+        )?
+    };
     bar.finish_and_clear();
     print_summary(&summary, json)
 }

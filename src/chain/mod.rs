@@ -116,6 +116,15 @@ impl Chain {
         }
     }
 
+    /// True when the chain's proof of work is the block hash (double SHA-256): Bitcoin and
+    /// Bitcoin Cash. Litecoin uses scrypt and MonaCoin Lyra2REv2 over the header instead.
+    pub fn pow_is_sha256d(self) -> bool {
+        matches!(
+            self,
+            Chain::Bitcoin | Chain::BitcoinTestnet3 | Chain::BitcoinRegtest | Chain::BitcoinCash
+        )
+    }
+
     /// The magic bytes that start every block frame in this chain's `blk*.dat` files.
     ///
     /// This is the node's *disk* magic; for Bitcoin Cash it is Bitcoin's `f9beb4d9`, not the

@@ -75,11 +75,33 @@ pub struct GenerateArgs {
 
 /// Arguments of `fundtrace ingest`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["blocks_dir", "rpc"])))]
 pub struct IngestArgs {
     /// Directory of blk*.dat files: a node's `blocks/` directory (with its xor.dat, if any) or
     /// any directory of such files.
     #[arg(long, value_name = "DIR")]
-    pub blocks_dir: PathBuf,
+    pub blocks_dir: Option<PathBuf>,
+    /// A node's RPC URL (e.g. http://127.0.0.1:9332): fetch blocks over RPC instead of files.
+    #[arg(long, value_name = "URL")]
+    pub rpc: Option<String>,
+    /// The node's cookie file (default: the chain's default datadir, e.g. ~/.litecoin/.cookie).
+    #[arg(long, value_name = "FILE", help_heading = "RPC")]
+    pub cookie: Option<PathBuf>,
+    /// RPC user (with --rpc-password-env) instead of the cookie.
+    #[arg(
+        long,
+        value_name = "USER",
+        requires = "rpc_password_env",
+        help_heading = "RPC"
+    )]
+    pub rpc_user: Option<String>,
+    /// Name of the environment variable holding the RPC password (never printed or logged).
+    #[arg(long, value_name = "VAR", requires = "rpc_user", help_heading = "RPC")]
+    pub rpc_password_env: Option<String>,
+    /// Stay this many blocks behind the node's tip (default by chain: 6 for Bitcoin, 12 for
+    /// Litecoin, 24 for MonaCoin, 0 on regtest).
+    #[arg(long, value_name = "N", help_heading = "RPC")]
+    pub confirmations: Option<u32>,
     /// The chain the blocks belong to: bitcoin, bitcoin-testnet3, bitcoin-regtest, litecoin,
     /// litecoin-regtest, monacoin, bitcoin-cash.
     #[arg(long, value_name = "CHAIN")]

@@ -233,8 +233,8 @@ impl BlkIndex {
             notes.extend(note);
         }
         let scanned = headers.len();
-        let (best, duplicates) =
-            best_chain(&headers, chain.genesis_hash()).ok_or_else(|| BlkError::NoGenesis {
+        let (best, duplicates) = best_chain(&headers, chain.genesis_hash(), chain.pow_is_sha256d())
+            .ok_or_else(|| BlkError::NoGenesis {
                 chain: chain.name(),
                 genesis: chain.genesis_hash(),
                 dir: dir.to_path_buf(),
@@ -468,7 +468,11 @@ fn scan_file(
 }
 
 /// Link headers from the genesis and return the best chain and how many duplicates were seen.
-fn best_chain(headers: &[ScannedHeader], genesis: BlockHash) -> Option<(Vec<ChainBlock>, usize)> {
+fn best_chain(
+    headers: &[ScannedHeader],
+    genesis: BlockHash,
+    check_pow: bool,
+) -> Option<(Vec<ChainBlock>, usize)> {
     // Hash → index of the first copy seen; children by parent hash.
     let mut by_hash: HashMap<BlockHash, usize> = HashMap::with_capacity(headers.len());
     let mut duplicates = 0;
@@ -478,7 +482,9 @@ fn best_chain(headers: &[ScannedHeader], genesis: BlockHash) -> Option<(Vec<Chai
             .par_iter()
             .map(|h| {
                 let hash = h.header.block_hash();
-                (hash, h.header.target().is_met_by(hash))
+                // Litecoin (scrypt) and MonaCoin (Lyra2REv2) prove work with another hash: the
+                // check applies to chains whose proof of work is the block hash itself.
+                (hash, !check_pow || h.header.target().is_met_by(hash))
             })
             .unzip()
     };

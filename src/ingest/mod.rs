@@ -7,6 +7,7 @@
 
 pub mod blkfile;
 pub mod block;
+pub mod rpc;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;

@@ -1,0 +1,462 @@
+//! The node behind one type: every RPC call, retry and credential in this module (as electrs
+//! does), and `ingest --rpc`, which fetches raw blocks with several requests in flight, parses
+//! them with the same parser as the blk path and writes the same store.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bitcoincore_rpc::{Auth, Client, RpcApi};
+use rayon::prelude::*;
+
+use super::block::{parse_block, BlockParseError, ParsedBlock};
+use super::IngestSummary;
+use crate::chain::Chain;
+use crate::store::{DatasetWriter, PartitionPolicy, StoreError};
+
+/// Requests in flight while fetching blocks.
+const FETCHERS: usize = 8;
+/// Blocks fetched per round.
+const ROUND: usize = 256;
+/// Attempts of a call that fails for a transient reason.
+const ATTEMPTS: u32 = 5;
+
+/// How to authenticate to the node.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// The node's `.cookie` file.
+    Cookie(PathBuf),
+    /// A user and a password (taken from an environment variable, never printed).
+    UserPass {
+        /// The RPC user.
+        user: String,
+        /// The password.
+        password: String,
+    },
+}
+
+/// Errors talking to a node, each naming the cause and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    /// Nothing answers at the URL.
+    #[error("cannot reach a node at {url} ({detail}): is the node running with -server, and is the port its -rpcport?")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// The transport's message.
+        detail: String,
+    },
+    /// The node rejected the credentials.
+    #[error("the node at {url} rejected the credentials: check --cookie (the node's datadir/.cookie) or --rpc-user and --rpc-password-env")]
+    Unauthorized {
+        /// The URL.
+        url: String,
+    },
+    /// The cookie file could not be read.
+    #[error("cannot read the cookie file {path}: {detail}; pass --cookie with the node's .cookie, or --rpc-user/--rpc-password-env")]
+    Cookie {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
+    /// The node serves another chain.
+    #[error("the node at {url} serves {found}, not {asked}: use --chain {found_hint} or point --rpc at a {asked} node")]
+    WrongChain {
+        /// The URL.
+        url: String,
+        /// What the node says.
+        found: String,
+        /// What was asked.
+        asked: &'static str,
+        /// A likely --chain value.
+        found_hint: String,
+    },
+    /// The node is still syncing.
+    #[error("the node at {url} is still in initial block download (at height {height}); wait for it to sync, or pass --to {height} to ingest what it has")]
+    Syncing {
+        /// The URL.
+        url: String,
+        /// Its current height.
+        height: u64,
+    },
+    /// A call failed for good.
+    #[error("RPC {method} to {url} failed: {detail}")]
+    Call {
+        /// The URL.
+        url: String,
+        /// The method.
+        method: String,
+        /// The node's or transport's message.
+        detail: String,
+    },
+    /// A block from the node does not parse.
+    #[error("block {hash} at height {height} from {url}: {source}")]
+    Block {
+        /// The URL.
+        url: String,
+        /// Height.
+        height: u32,
+        /// Hash.
+        hash: String,
+        /// Why.
+        source: BlockParseError,
+    },
+    /// The stored tip is not on the node's chain.
+    #[error("the dataset's tip {hash} at height {height} is not on the node's chain (it has {node_hash}): a reorg below the tip; ingest into a new --out directory (rollback is not implemented yet)")]
+    Reorg {
+        /// Stored tip height.
+        height: u32,
+        /// Stored tip hash.
+        hash: String,
+        /// The node's hash there.
+        node_hash: String,
+    },
+    /// Writing the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A connection to a Bitcoin Core-compatible node (Bitcoin Core, Litecoin Core, …).
+pub struct Node {
+    client: Client,
+    url: String,
+}
+
+impl Node {
+    /// Connect (no request is sent yet).
+    pub fn connect(url: &str, credentials: &Credentials) -> Result<Node, RpcError> {
+        let auth = match credentials {
+            Credentials::Cookie(path) => {
+                // Read it here to give a clear error (the client would only say "I/O error").
+                std::fs::read_to_string(path).map_err(|e| RpcError::Cookie {
+                    path: path.clone(),
+                    detail: e.to_string(),
+                })?;
+                Auth::CookieFile(path.clone())
+            }
+            Credentials::UserPass { user, password } => {
+                Auth::UserPass(user.clone(), password.clone())
+            }
+        };
+        let client = Client::new(url, auth).map_err(|e| RpcError::Cookie {
+            path: match credentials {
+                Credentials::Cookie(p) => p.clone(),
+                Credentials::UserPass { .. } => PathBuf::new(),
+            },
+            detail: e.to_string(),
+        })?;
+        Ok(Node {
+            client,
+            url: url.to_string(),
+        })
+    }
+
+    /// The node's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Call `method`, retrying transient failures (timeouts, a node still warming up) with backoff.
+    pub fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        args: &[serde_json::Value],
+    ) -> Result<T, RpcError> {
+        let mut delay = Duration::from_millis(200);
+        for attempt in 1..=ATTEMPTS {
+            match self.client.call::<T>(method, args) {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let detail = e.to_string();
+                    let kind = classify(&detail);
+                    match kind {
+                        Failure::Unauthorized => {
+                            return Err(RpcError::Unauthorized {
+                                url: self.url.clone(),
+                            })
+                        }
+                        Failure::Transient if attempt < ATTEMPTS => {
+                            tracing::warn!(method, attempt, %detail, "RPC call failed, retrying");
+                            std::thread::sleep(delay);
+                            delay *= 2;
+                        }
+                        Failure::Unreachable => {
+                            return Err(RpcError::Unreachable {
+                                url: self.url.clone(),
+                                detail,
+                            });
+                        }
+                        _ => {
+                            return Err(RpcError::Call {
+                                url: self.url.clone(),
+                                method: method.into(),
+                                detail,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// `getblockchaininfo`: (chain name, blocks, initial block download).
+    pub fn chain_info(&self) -> Result<(String, u64, bool), RpcError> {
+        let v: serde_json::Value = self.call("getblockchaininfo", &[])?;
+        let chain = v["chain"].as_str().unwrap_or_default().to_string();
+        let blocks = v["blocks"].as_u64().unwrap_or_default();
+        let ibd = v["initialblockdownload"].as_bool().unwrap_or(false);
+        Ok((chain, blocks, ibd))
+    }
+
+    /// The hash of the block at `height` (display hex).
+    pub fn block_hash(&self, height: u32) -> Result<String, RpcError> {
+        self.call("getblockhash", &[height.into()])
+    }
+
+    /// The serialized block with this hash (`getblock HASH 0`).
+    pub fn block_bytes(&self, hash: &str) -> Result<Vec<u8>, RpcError> {
+        let hex: String = self.call("getblock", &[hash.into(), 0.into()])?;
+        decode_hex(&hex).ok_or_else(|| RpcError::Call {
+            url: self.url.clone(),
+            method: "getblock".into(),
+            detail: "the node returned a block that is not hex".into(),
+        })
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Failure {
+    Unreachable,
+    Unauthorized,
+    Transient,
+    Fatal,
+}
+
+fn classify(detail: &str) -> Failure {
+    let d = detail.to_ascii_lowercase();
+    if d.contains("401") || d.contains("unauthorized") {
+        Failure::Unauthorized
+    } else if d.contains("connection refused")
+        || d.contains("no route")
+        || d.contains("couldn't connect")
+    {
+        Failure::Unreachable
+    } else if d.contains("timed out")
+        || d.contains("timeout")
+        || d.contains("-28")
+        || d.contains("loading")
+        || d.contains("warm")
+    {
+        Failure::Transient
+    } else {
+        Failure::Fatal
+    }
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    let hex = hex.trim().as_bytes();
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    hex.chunks(2)
+        .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
+        .collect()
+}
+
+/// The name `getblockchaininfo` reports for a chain.
+fn rpc_chain_name(chain: Chain) -> &'static str {
+    match chain {
+        Chain::Bitcoin | Chain::Litecoin | Chain::Monacoin | Chain::BitcoinCash => "main",
+        Chain::BitcoinTestnet3 => "test",
+        Chain::BitcoinRegtest | Chain::LitecoinRegtest => "regtest",
+    }
+}
+
+/// Blocks kept between the stored tip and the node's tip by default, so an ordinary reorg never
+/// touches the store.
+pub fn default_confirmations(chain: Chain) -> u32 {
+    match chain {
+        Chain::BitcoinRegtest | Chain::LitecoinRegtest => 0,
+        Chain::Bitcoin | Chain::BitcoinTestnet3 | Chain::BitcoinCash => 6,
+        Chain::Litecoin => 12,
+        Chain::Monacoin => 24,
+    }
+}
+
+/// The cookie file of a node with the default datadir for `chain` (`~/.bitcoin/.cookie`,
+/// `~/.litecoin/regtest/.cookie`, …).
+pub fn default_cookie(chain: Chain) -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let (dir, sub) = match chain {
+        Chain::Bitcoin => (".bitcoin", ""),
+        Chain::BitcoinTestnet3 => (".bitcoin", "testnet3"),
+        Chain::BitcoinRegtest => (".bitcoin", "regtest"),
+        Chain::Litecoin => (".litecoin", ""),
+        Chain::LitecoinRegtest => (".litecoin", "regtest"),
+        Chain::Monacoin => (".monacoin", ""),
+        Chain::BitcoinCash => (".bitcoin", ""),
+    };
+    home.join(dir).join(sub).join(".cookie")
+}
+
+/// What to ingest from a node.
+#[derive(Debug, Clone)]
+pub struct RpcIngest {
+    /// The node's RPC URL (`http://127.0.0.1:8332`).
+    pub url: String,
+    /// Credentials.
+    pub credentials: Credentials,
+    /// The chain the node must serve.
+    pub chain: Chain,
+    /// The dataset directory to build or extend.
+    pub out: PathBuf,
+    /// Stop after this height.
+    pub to_height: Option<u32>,
+    /// Stay this many blocks behind the node's tip.
+    pub confirmations: u32,
+    /// When partitions are closed.
+    pub policy: PartitionPolicy,
+}
+
+/// Check the node serves `chain` (its chain name and its genesis block).
+pub fn check_chain(node: &Node, chain: Chain) -> Result<(u64, bool), RpcError> {
+    let (name, blocks, ibd) = node.chain_info()?;
+    let genesis = node.block_hash(0)?;
+    if name != rpc_chain_name(chain) || genesis != chain.genesis_hash().to_string() {
+        let hint = Chain::ALL
+            .iter()
+            .find(|c| rpc_chain_name(**c) == name && c.genesis_hash().to_string() == genesis)
+            .map_or("<none of the supported chains>".to_string(), |c| {
+                c.name().to_string()
+            });
+        return Err(RpcError::WrongChain {
+            url: node.url().to_string(),
+            found: format!("'{name}' with genesis {genesis}"),
+            asked: chain.name(),
+            found_hint: hint,
+        });
+    }
+    Ok((blocks, ibd))
+}
+
+/// Ingest blocks from a node into `job.out`, continuing from its tip.
+pub fn ingest_rpc(
+    job: &RpcIngest,
+    on_start: impl FnOnce(u64),
+    on_block: impl Fn(u64) + Sync,
+) -> Result<IngestSummary, RpcError> {
+    let started = Instant::now();
+    let node = Node::connect(&job.url, &job.credentials)?;
+    let (node_height, ibd) = check_chain(&node, job.chain)?;
+    if ibd && job.to_height.is_none() {
+        return Err(RpcError::Syncing {
+            url: job.url.clone(),
+            height: node_height,
+        });
+    }
+    let mut writer = DatasetWriter::open(&job.out, job.chain, job.policy)?;
+    if let Some(tip) = writer.manifest().tip.clone() {
+        let there = node.block_hash(tip.height).ok();
+        if there.as_deref() != Some(tip.hash.as_str()) {
+            return Err(RpcError::Reorg {
+                height: tip.height,
+                hash: tip.hash,
+                node_hash: there.unwrap_or_default(),
+            });
+        }
+    }
+    let from = writer.next_height();
+    let safe = node_height.saturating_sub(job.confirmations as u64) as u32;
+    let to = job.to_height.map_or(safe, |t| t.min(safe));
+    let heights: Vec<u32> = if from <= to && node_height >= job.confirmations as u64 {
+        (from..=to).collect()
+    } else {
+        Vec::new()
+    };
+    on_start(heights.len() as u64);
+    let fetchers: Vec<Node> = (0..FETCHERS)
+        .map(|_| Node::connect(&job.url, &job.credentials))
+        .collect::<Result<_, _>>()?;
+    let mut block_bytes = 0u64;
+    for round in heights.chunks(ROUND) {
+        let blocks = fetch_round(&fetchers, round)?;
+        for (height, block) in round.iter().zip(&blocks) {
+            block_bytes += block.size as u64;
+            writer.push_block(*height, block)?;
+            on_block(1);
+        }
+        writer.render_new_scripts();
+    }
+    let (manifest, added) = writer.finish()?;
+    Ok(IngestSummary {
+        chain: job.chain,
+        dataset: job.out.clone(),
+        from_height: (!heights.is_empty()).then_some(from),
+        tip_height: manifest.tip.as_ref().map(|t| t.height),
+        tip_hash: manifest.tip.as_ref().map(|t| t.hash.clone()),
+        added: added.rows,
+        partitions_written: added.partitions,
+        totals: manifest.counts,
+        block_bytes,
+        notes: Vec::new(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Fetch and parse a round of blocks, `FETCHERS` requests in flight; results in height order.
+fn fetch_round(fetchers: &[Node], heights: &[u32]) -> Result<Vec<ParsedBlock>, RpcError> {
+    let raw: Vec<Result<(u32, String, Vec<u8>), RpcError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = fetchers
+            .iter()
+            .enumerate()
+            .map(|(k, node)| {
+                scope.spawn(move || {
+                    heights
+                        .iter()
+                        .skip(k)
+                        .step_by(fetchers.len())
+                        .map(|&h| {
+                            let hash = node.block_hash(h)?;
+                            let bytes = node.block_bytes(&hash)?;
+                            Ok((h, hash, bytes))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut all: Vec<_> = handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a fetcher panicked"))
+            .collect();
+        all.sort_by_key(|r| r.as_ref().map_or(0, |x| x.0));
+        all
+    });
+    let raw = raw.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let url = fetchers.first().map(|n| n.url.clone()).unwrap_or_default();
+    raw.par_iter()
+        .map(|(height, hash, bytes)| {
+            parse_block(bytes).map_err(|source| RpcError::Block {
+                url: url.clone(),
+                height: *height,
+                hash: hash.clone(),
+                source,
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// A cookie path given, or the chain's default one.
+pub fn cookie_or_default(cookie: Option<&Path>, chain: Chain) -> PathBuf {
+    cookie.map_or_else(|| default_cookie(chain), Path::to_path_buf)
+}

@@ -1,0 +1,189 @@
+//! Ingest over RPC from a real `litecoind -regtest`, against the blk-file ingest of the node's
+//! own `regtest/blocks/`: the two independent paths must give the identical dataset.
+
+mod support;
+
+use serde_json::json;
+use support::node::LitecoinNode;
+use support::*;
+
+/// The coinbase outpoint and value of a block.
+fn coinbase(node: &LitecoinNode, block: &str) -> ((String, u32), u64) {
+    let b = node.call("getblock", &[json!(block), json!(2)]);
+    let tx = &b["tx"][0];
+    let sat = (tx["vout"][0]["value"].as_f64().unwrap() * 1e8).round() as u64;
+    ((tx["txid"].as_str().unwrap().to_string(), 0), sat)
+}
+
+#[test]
+fn rpc_ingest_equals_blk_ingest_of_the_nodes_own_files() {
+    let Some(mut node) = LitecoinNode::start() else {
+        return;
+    };
+    node.call("createwallet", &[json!("w")]);
+    let kinds = ["legacy", "p2sh-segwit", "bech32"];
+    // An exchange's hot wallet: 20 addresses, each paid one block reward.
+    let hot: Vec<String> = (0..20).map(|i| node.address(kinds[i % 3])).collect();
+    let mut coins = Vec::new();
+    for a in &hot {
+        let block = node.mine(1, a).remove(0);
+        coins.push(coinbase(&node, &block));
+    }
+    let miner = node.address("bech32");
+    node.mine(100, &miner);
+    // The theft: every hot-wallet coin swept into one thief address.
+    let thief = node.address("bech32");
+    let total: u64 = coins.iter().map(|c| c.1).sum();
+    let sweep = node.spend(
+        &coins.iter().map(|c| c.0.clone()).collect::<Vec<_>>(),
+        &[(thief.clone(), total - 20_000)],
+    );
+    node.mine(1, &miner);
+    // A peel chain: each hop deposits 10 LTC at another exchange and moves the change on.
+    let deposits: Vec<String> = (0..5).map(|i| node.address(kinds[i % 3])).collect();
+    let mut loot = ((sweep, 0u32), total - 20_000);
+    for d in &deposits {
+        let next = node.address("bech32");
+        let change = loot.1 - 10 * 100_000_000 - 5_000;
+        let txid = node.spend(
+            &[loot.0.clone()],
+            &[(d.clone(), 10 * 100_000_000), (next, change)],
+        );
+        node.mine(1, &miner);
+        // The change is the output that is not the deposit (createrawtransaction keeps order).
+        loot = ((txid, 1), change);
+    }
+    // A split over four fresh addresses; one deposits at another exchange.
+    let parts: Vec<String> = (0..4).map(|_| node.address("bech32")).collect();
+    let each = (loot.1 - 10_000) / 4;
+    let split = node.spend(
+        &[loot.0.clone()],
+        &parts.iter().map(|p| (p.clone(), each)).collect::<Vec<_>>(),
+    );
+    node.mine(1, &miner);
+    let other_exchange = node.address("p2sh-segwit");
+    node.spend(&[(split, 0)], &[(other_exchange, each - 5_000)]);
+    // Ordinary wallet payments around it.
+    for _ in 0..3 {
+        node.call(
+            "sendtoaddress",
+            &[json!(node.address("bech32")), json!(1.5)],
+        );
+    }
+    node.mine(2, &miner);
+    let height = node.call("getblockcount", &[]).as_u64().unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (by_rpc, by_blk) = (tmp.path().join("rpc"), tmp.path().join("blk"));
+    let cookie = node.cookie();
+    let base = |out: &std::path::Path| -> Vec<String> {
+        [
+            "ingest",
+            "--rpc",
+            &node.url,
+            "--cookie",
+            cookie.to_str().unwrap(),
+            "--chain",
+            "litecoin-regtest",
+            "--out",
+            out.to_str().unwrap(),
+            "--partition-blocks",
+            "40",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // In two steps, to exercise continuing from the stored tip over RPC.
+    let mut first = base(&by_rpc);
+    // (Partitions close every 40 blocks: stopping at 79 keeps the layout of a single run.)
+    first.extend(["--to".to_string(), "79".to_string()]);
+    run_ok(&first.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = run_ok(&base(&by_rpc).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.contains(&format!("..={height}")), "{out}");
+
+    // Faults, each named with its cause and fix.
+    let wrong_port = run_err(&[
+        "ingest",
+        "--rpc",
+        "http://127.0.0.1:1",
+        "--cookie",
+        cookie.to_str().unwrap(),
+        "--chain",
+        "litecoin-regtest",
+        "--out",
+        tmp.path().join("x").to_str().unwrap(),
+    ]);
+    assert!(
+        wrong_port.contains("cannot reach a node at http://127.0.0.1:1"),
+        "{wrong_port}"
+    );
+    let wrong_chain = run_err(&[
+        "ingest",
+        "--rpc",
+        &node.url,
+        "--cookie",
+        cookie.to_str().unwrap(),
+        "--chain",
+        "bitcoin-regtest",
+        "--out",
+        tmp.path().join("y").to_str().unwrap(),
+    ]);
+    assert!(
+        wrong_chain.contains("use --chain litecoin-regtest"),
+        "{wrong_chain}"
+    );
+    let bad_auth = fundtrace()
+        .args([
+            "ingest",
+            "--rpc",
+            &node.url,
+            "--rpc-user",
+            "nobody",
+            "--rpc-password-env",
+            "FT_TEST_PW",
+            "--chain",
+            "litecoin-regtest",
+            "--out",
+            tmp.path().join("z").to_str().unwrap(),
+        ])
+        .env("FT_TEST_PW", "wrong-secret")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&bad_auth.stderr);
+    assert!(
+        !bad_auth.status.success() && stderr.contains("rejected the credentials"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("wrong-secret"),
+        "the password must never be printed"
+    );
+
+    // The node's own blk files, once it has flushed and stopped.
+    node.stop();
+    run_ok(&[
+        "ingest",
+        "--blocks-dir",
+        node.blocks_dir().to_str().unwrap(),
+        "--chain",
+        "litecoin-regtest",
+        "--out",
+        by_blk.to_str().unwrap(),
+        "--partition-blocks",
+        "40",
+    ]);
+    let (a, b) = (tree_digest(&by_rpc), tree_digest(&by_blk));
+    assert_eq!(
+        a.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        b.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs between the RPC and the blk ingest");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(by_rpc.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["tip"]["height"], height);
+    assert_eq!(manifest["chain"], "litecoin-regtest");
+}
