@@ -99,7 +99,7 @@ pub enum RpcError {
         /// Hash.
         hash: String,
         /// Why.
-        source: BlockParseError,
+        source: Box<BlockParseError>,
     },
     /// The stored tip is not on the node's chain.
     #[error("the dataset's tip {hash} at height {height} is not on the node's chain (it has {node_hash}): a reorg below the tip; ingest into a new --out directory (rollback is not implemented yet)")]
@@ -217,7 +217,7 @@ impl Node {
     /// The serialized block with this hash (`getblock HASH 0`).
     pub fn block_bytes(&self, hash: &str) -> Result<Vec<u8>, RpcError> {
         let hex: String = self.call("getblock", &[hash.into(), 0.into()])?;
-        decode_hex(&hex).ok_or_else(|| RpcError::Call {
+        <Vec<u8> as bitcoin::hex::FromHex>::from_hex(hex.trim()).map_err(|_| RpcError::Call {
             url: self.url.clone(),
             method: "getblock".into(),
             detail: "the node returned a block that is not hex".into(),
@@ -252,22 +252,6 @@ fn classify(detail: &str) -> Failure {
     } else {
         Failure::Fatal
     }
-}
-
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    let hex = hex.trim().as_bytes();
-    if hex.len() % 2 != 0 {
-        return None;
-    }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    };
-    hex.chunks(2)
-        .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
-        .collect()
 }
 
 /// The name `getblockchaininfo` reports for a chain.
@@ -412,9 +396,12 @@ pub fn ingest_rpc(
     })
 }
 
+/// A fetched block: height, hash, bytes.
+type Fetched = (u32, String, Vec<u8>);
+
 /// Fetch and parse a round of blocks, `FETCHERS` requests in flight; results in height order.
 fn fetch_round(fetchers: &[Node], heights: &[u32]) -> Result<Vec<ParsedBlock>, RpcError> {
-    let raw: Vec<Result<(u32, String, Vec<u8>), RpcError>> = std::thread::scope(|scope| {
+    let raw: Vec<Result<Fetched, RpcError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = fetchers
             .iter()
             .enumerate()
@@ -448,7 +435,7 @@ fn fetch_round(fetchers: &[Node], heights: &[u32]) -> Result<Vec<ParsedBlock>, R
                 url: url.clone(),
                 height: *height,
                 hash: hash.clone(),
-                source,
+                source: Box::new(source),
             })
         })
         .collect::<Vec<_>>()
