@@ -572,3 +572,59 @@ fn backward_from_hal_is_mined_in_block_9() {
     // Poison: the whole 50 BTC coinbase is an ancestor.
     assert_eq!(summary["policies"][1]["buckets"]["mined"], 5_000_000_000u64);
 }
+
+/// Litecoin regtest blocks captured from a node with MWEB active (../shared/datasets/generated):
+/// 151 is pre-MWEB, 432 activates it (a peg-in, the HogEx last, then the extension block), 435
+/// has an MWEB-only send inside the extension block. The canonical transactions parse with the
+/// txids and block hash the node reported, and the HogEx is found; without MWEB reading the
+/// HogEx's flag 0x08 is refused by name.
+#[test]
+fn litecoin_mweb_blocks_parse_to_the_nodes_txids() {
+    use fundtrace::ingest::block::{parse_block, parse_block_with, BlockParseError};
+    let dir = repo_root().join("../shared/datasets/generated/ltc-regtest-mweb");
+    if !dir.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is absent; CI requires it",
+            dir.display()
+        );
+        eprintln!("SKIPPED: {} is absent", dir.display());
+        return;
+    }
+    for (height, hogex) in [(151, None), (432, Some(2)), (435, Some(2))] {
+        let hex =
+            std::fs::read_to_string(dir.join(format!("ltc-regtest-block{height}.hex"))).unwrap();
+        let bytes = <Vec<u8> as bitcoin::hex::FromHex>::from_hex(hex.trim()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("ltc-regtest-block{height}.json"))).unwrap(),
+        )
+        .unwrap();
+        let block =
+            parse_block_with(&bytes, true).unwrap_or_else(|e| panic!("block {height}: {e}"));
+        assert_eq!(
+            block.hash.to_string(),
+            json["hash"].as_str().unwrap(),
+            "block {height}"
+        );
+        let txids: Vec<String> = block.txids.iter().map(|t| t.to_string()).collect();
+        let expected: Vec<&str> = json["tx"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["txid"].as_str().unwrap())
+            .collect();
+        assert_eq!(txids, expected, "block {height}");
+        assert_eq!(block.hogex, hogex, "block {height}");
+        assert_eq!(block.mweb_bytes > 0, hogex.is_some(), "block {height}");
+        if hogex.is_some() {
+            // The HogEx's first output is the HogAddr: OP_8 <32-byte MWEB block hash>.
+            let tx = block.txs().nth(2).unwrap();
+            let first = tx.outputs().next().unwrap();
+            assert_eq!(&first.script[..2], &[0x58, 0x20]);
+            assert!(matches!(
+                parse_block(&bytes),
+                Err(BlockParseError::UnsupportedSegwitFlag { flag: 8, .. })
+            ));
+        }
+    }
+}

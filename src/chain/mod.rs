@@ -116,6 +116,11 @@ impl Chain {
         }
     }
 
+    /// True when blocks may carry Litecoin's MimbleWimble extension block (MWEB).
+    pub fn has_mweb(self) -> bool {
+        matches!(self, Chain::Litecoin | Chain::LitecoinRegtest)
+    }
+
     /// True when the chain's proof of work is the block hash (double SHA-256): Bitcoin and
     /// Bitcoin Cash. Litecoin uses scrypt and MonaCoin Lyra2REv2 over the header instead.
     pub fn pow_is_sha256d(self) -> bool {

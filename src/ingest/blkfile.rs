@@ -184,6 +184,7 @@ pub struct BlkIndex {
     xor_key: Option<[u8; 8]>,
     chain: Vec<ChainBlock>,
     notes: Vec<ScanNote>,
+    chain_kind: Chain,
 }
 
 struct ScannedHeader {
@@ -253,7 +254,13 @@ impl BlkIndex {
             xor_key,
             chain: best,
             notes,
+            chain_kind: chain,
         })
+    }
+
+    /// True when the chain's blocks may carry an MWEB extension block.
+    pub fn chain_params_mweb(&self) -> bool {
+        self.chain_kind.has_mweb()
     }
 
     /// The best chain, indexed by height (index 0 is the genesis).

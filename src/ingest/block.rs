@@ -52,6 +52,11 @@ pub struct ParsedBlock {
     pub script_bytes: Vec<u8>,
     /// [`script_hash`] of each output script (computed here, in parallel, for the interner).
     pub script_hashes: Vec<u64>,
+    /// Litecoin MWEB: index of the HogEx (the integrating transaction that moves value between
+    /// the canonical chain and the MimbleWimble extension block), if the block has one.
+    pub hogex: Option<usize>,
+    /// Litecoin MWEB: bytes of the extension block after the transactions (opaque here).
+    pub mweb_bytes: u32,
 }
 
 /// One transaction of a [`ParsedBlock`].
@@ -89,6 +94,8 @@ impl ParsedBlock {
             script_ends: Vec::new(),
             script_bytes: Vec::new(),
             script_hashes: Vec::new(),
+            hogex: None,
+            mweb_bytes: 0,
         }
     }
 
@@ -178,9 +185,9 @@ pub enum BlockParseError {
         /// Index of the transaction.
         tx: usize,
     },
-    /// A segwit flag other than 1.
+    /// A segwit flag other than 1 (or, on Litecoin, 8 and 9).
     #[error(
-        "transaction {tx} has unsupported segwit flag {flag} (Litecoin MWEB transactions use 8)"
+        "transaction {tx} has unsupported serialization flags {flag:#04x} (Litecoin's MWEB flag 0x08 is only read with --chain litecoin or litecoin-regtest)"
     )]
     UnsupportedSegwitFlag {
         /// Index of the transaction.
@@ -209,6 +216,20 @@ pub enum BlockParseError {
         /// Merkle root of the decoded transactions.
         computed: String,
     },
+    /// A transaction carries MWEB data inside the canonical block (only the HogEx may be marked).
+    #[error("transaction {tx} carries MWEB transaction data, which blocks do not hold outside the extension block")]
+    MwebTxInBlock {
+        /// Index of the transaction.
+        tx: usize,
+    },
+    /// A HogEx without outputs, or not the last transaction.
+    #[error("transaction {tx} is marked as the HogEx but {why}")]
+    BadHogEx {
+        /// Index of the transaction.
+        tx: usize,
+        /// What is wrong.
+        why: &'static str,
+    },
     /// A block without transactions (not valid on any chain).
     #[error("block {0} has no transactions")]
     Empty(BlockHash),
@@ -219,6 +240,7 @@ struct Cursor<'a> {
     bytes: &'a [u8],
     pos: usize,
     tx: usize,
+    mweb: bool,
 }
 
 impl<'a> Cursor<'a> {
@@ -310,10 +332,19 @@ impl<'a> Cursor<'a> {
 
 /// Parse one serialized block: every transaction's graph edges, txids, and the merkle check.
 pub fn parse_block(bytes: &[u8]) -> Result<ParsedBlock, BlockParseError> {
+    parse_block_with(bytes, false)
+}
+
+/// Parse one serialized block: every transaction's graph edges, txids, and the merkle check.
+/// With `mweb` (Litecoin), the HogEx's MWEB flag is read and the MimbleWimble extension block
+/// after the transactions is kept opaque: its internals are not part of the canonical graph;
+/// value enters and leaves it through the HogEx, which is an ordinary transaction of the graph.
+pub fn parse_block_with(bytes: &[u8], mweb: bool) -> Result<ParsedBlock, BlockParseError> {
     let mut c = Cursor {
         bytes,
         pos: 0,
         tx: 0,
+        mweb,
     };
     let header = c.take(80, "the block header")?;
     let hash = BlockHash::from_byte_array(sha256d::Hash::hash(header).to_byte_array());
@@ -339,10 +370,25 @@ pub fn parse_block(bytes: &[u8]) -> Result<ParsedBlock, BlockParseError> {
         script_ends: Vec::with_capacity(n_tx * 2),
         script_bytes: Vec::with_capacity(n_tx * 50),
         script_hashes: Vec::with_capacity(n_tx * 2),
+        hogex: None,
+        mweb_bytes: 0,
     };
     for tx in 0..n_tx {
         c.tx = tx;
-        parse_tx(&mut c, &mut b)?;
+        if parse_tx(&mut c, &mut b)? {
+            if tx + 1 != n_tx || n_tx < 2 {
+                return Err(BlockParseError::BadHogEx {
+                    tx,
+                    why: "it is not the last transaction after the coinbase",
+                });
+            }
+            b.hogex = Some(tx);
+        }
+    }
+    // After a HogEx comes the optional extension block: a presence byte, then its bytes.
+    if b.hogex.is_some() && c.pos < bytes.len() && c.u8("the MWEB block marker")? == 1 {
+        b.mweb_bytes = (bytes.len() - c.pos) as u32;
+        c.pos = bytes.len();
     }
     if c.pos != bytes.len() {
         return Err(BlockParseError::TrailingBytes(bytes.len() - c.pos));
@@ -359,19 +405,24 @@ pub fn parse_block(bytes: &[u8]) -> Result<ParsedBlock, BlockParseError> {
     Ok(b)
 }
 
-fn parse_tx(c: &mut Cursor<'_>, b: &mut ParsedBlock) -> Result<(), BlockParseError> {
+/// Parse one transaction; returns true when it is a Litecoin HogEx.
+fn parse_tx(c: &mut Cursor<'_>, b: &mut ParsedBlock) -> Result<bool, BlockParseError> {
     let start = c.pos;
     c.take(4, "the version")?;
     let mut segwit = false;
+    let mut mweb_flag = false;
     let mut body_start = c.pos;
-    // Extended serialization: a zero input count followed by a flag byte (BIP 144).
+    // Extended serialization: a zero input count followed by a flag byte (BIP 144); Litecoin
+    // adds bit 0x08 for MWEB data.
     if c.bytes.get(c.pos) == Some(&0) {
         c.take(1, "the segwit marker")?;
         let flag = c.u8("the segwit flag")?;
-        if flag != 1 {
+        let known = if c.mweb { 0x01 | 0x08 } else { 0x01 };
+        if flag == 0 || flag & !known != 0 {
             return Err(BlockParseError::UnsupportedSegwitFlag { tx: c.tx, flag });
         }
-        segwit = true;
+        segwit = flag & 0x01 != 0;
+        mweb_flag = flag & 0x08 != 0;
         body_start = c.pos;
     }
     let n_in = c.len("the input count", 41)?;
@@ -419,6 +470,18 @@ fn parse_tx(c: &mut Cursor<'_>, b: &mut ParsedBlock) -> Result<(), BlockParseErr
             return Err(BlockParseError::EmptyWitness { tx: c.tx });
         }
     }
+    // MWEB data of a transaction: absent (0) marks the HogEx; present is not valid in a block.
+    if mweb_flag {
+        if c.u8("the MWEB transaction marker")? != 0 {
+            return Err(BlockParseError::MwebTxInBlock { tx: c.tx });
+        }
+        if n_out == 0 {
+            return Err(BlockParseError::BadHogEx {
+                tx: c.tx,
+                why: "it has no outputs",
+            });
+        }
+    }
     let lock_time = c.take(4, "the lock time")?;
     // txid = sha256d(version | inputs | outputs | lock time), without marker, flag and witnesses.
     let mut engine = sha256d::Hash::engine();
@@ -430,7 +493,7 @@ fn parse_tx(c: &mut Cursor<'_>, b: &mut ParsedBlock) -> Result<(), BlockParseErr
     b.segwit.push(segwit);
     b.input_ends.push(b.prevouts.len() as u32);
     b.output_ends.push(b.values.len() as u32);
-    Ok(())
+    Ok(mweb_flag)
 }
 
 /// The same reduction done by decoding with the `bitcoin` crate: the reference the parser is

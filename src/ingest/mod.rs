@@ -16,7 +16,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use self::blkfile::{BlkError, BlkIndex};
-use self::block::{parse_block, BlockParseError, ParsedBlock};
+use self::block::{parse_block_with, BlockParseError, ParsedBlock};
 use crate::chain::Chain;
 use crate::store::manifest::Counts;
 use crate::store::{DatasetWriter, PartitionPolicy, StoreError};
@@ -206,11 +206,13 @@ pub fn ingest_blk(
 fn parse_at(index: &BlkIndex, height: u32) -> Result<(u32, ParsedBlock), IngestError> {
     let location = index.chain()[height as usize].location;
     let bytes = index.read_block(location)?;
-    let block = parse_block(&bytes).map_err(|source| IngestError::Block {
-        path: index.path_of(location).to_path_buf(),
-        offset: location.offset - 8,
-        height,
-        source,
+    let block = parse_block_with(&bytes, index.chain_params_mweb()).map_err(|source| {
+        IngestError::Block {
+            path: index.path_of(location).to_path_buf(),
+            offset: location.offset - 8,
+            height,
+            source,
+        }
     })?;
     Ok((height, block))
 }

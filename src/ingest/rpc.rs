@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bitcoincore_rpc::{Auth, Client, RpcApi};
 use rayon::prelude::*;
 
-use super::block::{parse_block, BlockParseError, ParsedBlock};
+use super::block::{parse_block_with, BlockParseError, ParsedBlock};
 use super::IngestSummary;
 use crate::chain::Chain;
 use crate::store::{DatasetWriter, PartitionPolicy, StoreError};
@@ -372,7 +372,7 @@ pub fn ingest_rpc(
         .collect::<Result<_, _>>()?;
     let mut block_bytes = 0u64;
     for round in heights.chunks(ROUND) {
-        let blocks = fetch_round(&fetchers, round)?;
+        let blocks = fetch_round(&fetchers, round, job.chain.has_mweb())?;
         for (height, block) in round.iter().zip(&blocks) {
             block_bytes += block.size as u64;
             writer.push_block(*height, block)?;
@@ -400,7 +400,11 @@ pub fn ingest_rpc(
 type Fetched = (u32, String, Vec<u8>);
 
 /// Fetch and parse a round of blocks, `FETCHERS` requests in flight; results in height order.
-fn fetch_round(fetchers: &[Node], heights: &[u32]) -> Result<Vec<ParsedBlock>, RpcError> {
+fn fetch_round(
+    fetchers: &[Node],
+    heights: &[u32],
+    mweb: bool,
+) -> Result<Vec<ParsedBlock>, RpcError> {
     let raw: Vec<Result<Fetched, RpcError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = fetchers
             .iter()
@@ -431,7 +435,7 @@ fn fetch_round(fetchers: &[Node], heights: &[u32]) -> Result<Vec<ParsedBlock>, R
     let url = fetchers.first().map(|n| n.url.clone()).unwrap_or_default();
     raw.par_iter()
         .map(|(height, hash, bytes)| {
-            parse_block(bytes).map_err(|source| RpcError::Block {
+            parse_block_with(bytes, mweb).map_err(|source| RpcError::Block {
                 url: url.clone(),
                 height: *height,
                 hash: hash.clone(),

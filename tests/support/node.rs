@@ -46,7 +46,18 @@ pub fn litecoind() -> Option<PathBuf> {
 impl LitecoinNode {
     /// Start a node with MWEB kept off; `None` when litecoind is not installed (outside CI).
     pub fn start() -> Option<LitecoinNode> {
+        Self::start_with(false)
+    }
+
+    /// Start a node; with `mweb` the extension block activates on regtest's schedule (height
+    /// 432), otherwise it is kept off.
+    pub fn start_with(mweb: bool) -> Option<LitecoinNode> {
         let bin = litecoind()?;
+        let vbparams = if mweb {
+            "-vbparams=mweb:0:999999999999"
+        } else {
+            "-vbparams=mweb:-2:0"
+        };
         let datadir = tempfile::tempdir().unwrap();
         let (rpc_port, p2p_port) = (free_port(), free_port());
         let child = Command::new(bin)
@@ -59,7 +70,7 @@ impl LitecoinNode {
                 "-printtoconsole=0",
                 "-rpcbind=127.0.0.1",
                 "-rpcallowip=127.0.0.1",
-                "-vbparams=mweb:-2:0",
+                vbparams,
                 &format!("-datadir={}", datadir.path().display()),
                 &format!("-rpcport={rpc_port}"),
                 &format!("-port={p2p_port}"),
