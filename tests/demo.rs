@@ -169,6 +169,59 @@ fn forks_resolve_to_the_chain_with_most_work() {
     let fork_tip: bitcoin::Block = deserialize(fork.last().unwrap()).unwrap();
     assert_eq!(ds.block_hash(140), hash_bytes(&fork_tip));
     assert_eq!(ds.block_hash(120), hash_bytes(&blocks[120]));
+    drop(ds);
+
+    // A reorg below a stored tip: the main chain first (to 132), then the files gain the longer
+    // fork. The ingest rolls back below the fork and re-reads the new branch, ending with the
+    // very files a fresh ingest of the forked files makes.
+    let stored = tmp.path().join("reorg/ds");
+    let main_dir = tmp.path().join("reorg/main");
+    std::fs::create_dir_all(&main_dir).unwrap();
+    write_blk(
+        &main_dir.join("blk00000.dat"),
+        [0xfa, 0xbf, 0xb5, 0xda],
+        &frames(&bytes),
+    );
+    let args = |dir: &std::path::Path| {
+        vec![
+            "ingest".to_string(),
+            "--blocks-dir".into(),
+            dir.display().to_string(),
+            "--chain".into(),
+            "bitcoin-regtest".into(),
+            "--out".into(),
+            stored.display().to_string(),
+            "--partition-blocks".into(),
+            "40".into(),
+        ]
+    };
+    let run = |a: Vec<String>| run_ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    run(args(&main_dir));
+    let mut forked: Vec<&[u8]> = frames(&bytes);
+    forked.extend(fork.iter().map(|b| b.as_slice()));
+    write_blk(
+        &main_dir.join("blk00000.dat"),
+        [0xfa, 0xbf, 0xb5, 0xda],
+        &forked,
+    );
+    let stdout = run(args(&main_dir));
+    assert!(
+        stdout.contains("reorg:") && stdout.contains("last shared block is at 120"),
+        "{stdout}"
+    );
+    let fresh = tmp.path().join("reorg/fresh");
+    run_ok(&[
+        "ingest",
+        "--blocks-dir",
+        main_dir.to_str().unwrap(),
+        "--chain",
+        "bitcoin-regtest",
+        "--out",
+        fresh.to_str().unwrap(),
+        "--partition-blocks",
+        "40",
+    ]);
+    assert_eq!(tree_digest(&stored), tree_digest(&fresh));
 }
 
 fn hash_bytes(block: &bitcoin::Block) -> [u8; 32] {

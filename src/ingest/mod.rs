@@ -45,21 +45,6 @@ pub enum IngestError {
     /// Writing the store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The stored tip is not on the source's best chain.
-    #[error(
-        "the dataset's tip {hash} at height {height} is not on the best chain of {source_dir} \
-         (which has {source_height} there); ingest into a new --out directory"
-    )]
-    TipNotOnChain {
-        /// The stored tip height.
-        height: u32,
-        /// The stored tip hash.
-        hash: String,
-        /// The blocks directory.
-        source_dir: PathBuf,
-        /// What the source has at that height (or "nothing").
-        source_height: String,
-    },
 }
 
 /// What to ingest from a blocks directory.
@@ -128,8 +113,9 @@ pub fn ingest_blk(
     for note in index.notes() {
         tracing::warn!("{note}");
     }
+    let mut notes: Vec<String> = index.notes().iter().map(|n| n.to_string()).collect();
+    notes.extend(roll_back_reorg(&index, &job.out)?);
     let mut writer = DatasetWriter::open(&job.out, job.chain, job.policy)?;
-    check_tip(&writer, &index, &job.blocks_dir)?;
     let from = writer.next_height();
     let last = index.chain().len() as u32 - 1;
     let to = job.to_height.map_or(last, |t| t.min(last));
@@ -198,7 +184,7 @@ pub fn ingest_blk(
         partitions_written: added.partitions,
         totals: manifest.counts,
         block_bytes,
-        notes: index.notes().iter().map(|n| n.to_string()).collect(),
+        notes,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -235,21 +221,35 @@ fn batch_by_bytes(index: &BlkIndex, heights: &[u32]) -> Vec<Vec<u32>> {
     batches
 }
 
-fn check_tip(writer: &DatasetWriter, index: &BlkIndex, dir: &Path) -> Result<(), IngestError> {
-    let Some(tip) = &writer.manifest().tip else {
-        return Ok(());
+/// If the stored tip is not on the files' best chain (a reorg), roll the dataset back below the
+/// fork and say so; the ingest then re-reads the best chain from there.
+fn roll_back_reorg(index: &BlkIndex, out: &Path) -> Result<Option<String>, IngestError> {
+    use crate::store::manifest::Manifest;
+    use crate::store::rollback::{rollback, stored_hash};
+    let Some(manifest) = Manifest::read(out).map_err(StoreError::from)? else {
+        return Ok(None);
     };
-    let at = index
-        .chain()
-        .get(tip.height as usize)
-        .map(|b| b.hash.to_string());
-    if at.as_deref() != Some(tip.hash.as_str()) {
-        return Err(IngestError::TipNotOnChain {
-            height: tip.height,
-            hash: tip.hash.clone(),
-            source_dir: dir.to_path_buf(),
-            source_height: at.unwrap_or_else(|| "nothing".into()),
-        });
+    let Some(tip) = manifest.tip.clone() else {
+        return Ok(None);
+    };
+    let on_chain = |h: u32| index.chain().get(h as usize).map(|b| b.hash.to_string());
+    if on_chain(tip.height).as_deref() == Some(tip.hash.as_str()) {
+        return Ok(None);
     }
-    Ok(())
+    let mut last_shared = None;
+    for h in (0..tip.height).rev() {
+        let stored = stored_hash(out, &manifest, h)?;
+        if stored.is_some() && on_chain(h) == stored {
+            last_shared = Some(h);
+            break;
+        }
+    }
+    let kept = rollback(out, last_shared)?;
+    Ok(Some(format!(
+        "reorg: the stored tip {} at height {} is not on the best chain of the files; the last shared block is at {}; kept blocks up to {}",
+        tip.hash,
+        tip.height,
+        last_shared.map_or("none".into(), |h| h.to_string()),
+        kept.map_or("none".into(), |h| h.to_string()),
+    )))
 }

@@ -101,16 +101,6 @@ pub enum RpcError {
         /// Why.
         source: Box<BlockParseError>,
     },
-    /// The stored tip is not on the node's chain.
-    #[error("the dataset's tip {hash} at height {height} is not on the node's chain (it has {node_hash}): a reorg below the tip; ingest into a new --out directory (rollback is not implemented yet)")]
-    Reorg {
-        /// Stored tip height.
-        height: u32,
-        /// Stored tip hash.
-        hash: String,
-        /// The node's hash there.
-        node_hash: String,
-    },
     /// Writing the store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -347,17 +337,12 @@ pub fn ingest_rpc(
             height: node_height,
         });
     }
-    let mut writer = DatasetWriter::open(&job.out, job.chain, job.policy)?;
-    if let Some(tip) = writer.manifest().tip.clone() {
-        let there = node.block_hash(tip.height).ok();
-        if there.as_deref() != Some(tip.hash.as_str()) {
-            return Err(RpcError::Reorg {
-                height: tip.height,
-                hash: tip.hash,
-                node_hash: there.unwrap_or_default(),
-            });
-        }
+    let mut notes = Vec::new();
+    if let Some(rolled) = roll_back_reorg(&node, &job.out)? {
+        notes.push(rolled);
     }
+    let writer = DatasetWriter::open(&job.out, job.chain, job.policy)?;
+    let mut writer = writer;
     let from = writer.next_height();
     let safe = node_height.saturating_sub(job.confirmations as u64) as u32;
     let to = job.to_height.map_or(safe, |t| t.min(safe));
@@ -391,9 +376,42 @@ pub fn ingest_rpc(
         partitions_written: added.partitions,
         totals: manifest.counts,
         block_bytes,
-        notes: Vec::new(),
+        notes,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// If the stored tip is not on the node's chain (a reorg), roll the dataset back below the fork
+/// and say so; the ingest then re-reads the node's branch from there.
+fn roll_back_reorg(node: &Node, out: &Path) -> Result<Option<String>, RpcError> {
+    use crate::store::manifest::Manifest;
+    use crate::store::rollback::{rollback, stored_hash};
+    let Some(manifest) = Manifest::read(out).map_err(StoreError::from)? else {
+        return Ok(None);
+    };
+    let Some(tip) = manifest.tip.clone() else {
+        return Ok(None);
+    };
+    let on_node = |h: u32| node.block_hash(h).ok();
+    if on_node(tip.height).as_deref() == Some(tip.hash.as_str()) {
+        return Ok(None);
+    }
+    let mut last_shared = None;
+    for h in (0..tip.height).rev() {
+        let stored = stored_hash(out, &manifest, h)?;
+        if stored.is_some() && on_node(h) == stored {
+            last_shared = Some(h);
+            break;
+        }
+    }
+    let kept = rollback(out, last_shared)?;
+    Ok(Some(format!(
+        "reorg: the stored tip {} at height {} is not on the node's chain; the last shared block is at {}; kept blocks up to {}",
+        tip.hash,
+        tip.height,
+        last_shared.map_or("none".into(), |h| h.to_string()),
+        kept.map_or("none".into(), |h| h.to_string()),
+    )))
 }
 
 /// A fetched block: height, hash, bytes.

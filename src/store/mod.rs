@@ -10,6 +10,7 @@ pub mod lock;
 pub mod manifest;
 pub mod read;
 pub mod render;
+pub mod rollback;
 pub mod tables;
 pub mod writer;
 
