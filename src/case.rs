@@ -122,12 +122,28 @@ fn default_stops() -> Vec<String> {
 }
 
 /// The `[labels]` section.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabelFiles {
     /// CSV files (address,entity,category[,source,confidence]), relative to the case file.
     #[serde(default)]
     pub files: Vec<PathBuf>,
+    /// A label on one address labels its whole cluster, when the dataset was clustered.
+    #[serde(default = "default_true")]
+    pub resolve_clusters: bool,
+}
+
+impl Default for LabelFiles {
+    fn default() -> Self {
+        LabelFiles {
+            files: Vec::new(),
+            resolve_clusters: true,
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// Errors loading a case file.

@@ -7,6 +7,7 @@
 pub mod case;
 pub mod chain;
 pub mod cli;
+pub mod cluster;
 pub mod export;
 pub mod generate;
 pub mod ingest;

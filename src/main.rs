@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 use clap::Parser;
-use fundtrace::cli::{Cli, Command, GenerateArgs, IngestArgs, TraceArgs};
+use fundtrace::cli::{Cli, ClusterArgs, Command, GenerateArgs, IngestArgs, TraceArgs};
 use fundtrace::generate::{generate as generate_chain, GenerateOptions};
 use fundtrace::ingest::{ingest_blk, BlkIngest, IngestSummary};
 use fundtrace::store::PartitionPolicy;
@@ -49,6 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(args) => fundtrace::cli::inspect::run(&args, cli.json),
         Command::Generate(args) => generate(args, cli.json),
         Command::Trace(args) => trace(args, cli.json),
+        Command::Cluster(args) => cluster(args, cli.json),
     }
 }
 
@@ -242,6 +243,34 @@ fn trace(args: TraceArgs, json: bool) -> anyhow::Result<()> {
                 c.last_height
             );
         }
+    }
+    Ok(())
+}
+
+fn cluster(args: ClusterArgs, json: bool) -> anyhow::Result<()> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(j) = args.jobs {
+        pool = pool.num_threads(j);
+    }
+    let pool = pool.build()?;
+    let started = std::time::Instant::now();
+    let (clusters, multi) = pool
+        .install(|| fundtrace::cluster::run(&args.dataset, &args.heuristics))
+        .map_err(|e| anyhow::anyhow!("clustering {} failed: {e}", args.dataset.display()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"clusters": clusters, "multi_script_clusters": multi, "seconds": seconds})
+        );
+    } else {
+        println!(
+            "{} clusters ({} with more than one script) in {:.2} s; written to {}/clusters.parquet",
+            clusters,
+            multi,
+            seconds,
+            args.dataset.display()
+        );
     }
     Ok(())
 }

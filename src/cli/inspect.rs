@@ -16,6 +16,7 @@ pub fn run(args: &InspectArgs, json: bool) -> anyhow::Result<()> {
         InspectWhat::Tx { txid } => tx_view(&ds, txid)?,
         InspectWhat::Address { address } => address_view(&ds, address)?,
         InspectWhat::Block { height } => block_view(&ds, *height)?,
+        InspectWhat::Why { a, b } => why_view(&ds, a, b)?,
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
@@ -188,4 +189,112 @@ fn block_view(ds: &Dataset, height: u32) -> anyhow::Result<serde_json::Value> {
 
 fn hex_display(bytes: &[u8; 32]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The merges joining two addresses' clusters: a path in the spanning forest of
+/// `cluster_links.parquet` (each step a transaction and the heuristic that linked its scripts).
+fn why_view(ds: &Dataset, a: &str, b: &str) -> anyhow::Result<serde_json::Value> {
+    use arrow::array::{Array, StringArray, UInt32Array};
+    use petgraph::graph::{NodeIndex, UnGraph};
+    let path = ds.dir().join("cluster_links.parquet");
+    if !path.exists() {
+        bail!(
+            "{} has no clusters: run `fundtrace cluster {}` first",
+            ds.dir().display(),
+            ds.dir().display()
+        );
+    }
+    let wanted = [a, b].into_iter().collect();
+    let found = crate::store::dataset::find_addresses(ds, &wanted)?;
+    let id = |x: &str| {
+        found
+            .get(x)
+            .copied()
+            .ok_or_else(|| anyhow!("address {x} is not in dataset {}", ds.dir().display()))
+    };
+    let (sa, sb) = (id(a)?, id(b)?);
+    let n = ds.script_count() as usize;
+    let mut graph: UnGraph<(), (String, String)> = UnGraph::with_capacity(n, n);
+    for _ in 0..n {
+        graph.add_node(());
+    }
+    for batch in
+        crate::store::read::read_file(&path, &["script_a", "script_b", "txid", "heuristic"])?
+    {
+        let col_u32 = |i: usize| {
+            batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<UInt32Array>()
+                .cloned()
+        };
+        let col_str = |i: usize| {
+            batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .cloned()
+        };
+        let (Some(x), Some(y), Some(t), Some(h)) = (col_u32(0), col_u32(1), col_str(2), col_str(3))
+        else {
+            bail!(
+                "{} has unexpected columns: run `fundtrace cluster` again",
+                path.display()
+            );
+        };
+        for i in 0..batch.num_rows() {
+            graph.add_edge(
+                NodeIndex::new(x.value(i) as usize),
+                NodeIndex::new(y.value(i) as usize),
+                (t.value(i).to_string(), h.value(i).to_string()),
+            );
+        }
+    }
+    // Breadth-first search from a to b over the forest (a path is unique in a forest).
+    let (start, goal) = (NodeIndex::new(sa.index()), NodeIndex::new(sb.index()));
+    let mut back: Vec<Option<(NodeIndex, petgraph::graph::EdgeIndex)>> = vec![None; n];
+    let mut queue = std::collections::VecDeque::from([start]);
+    let mut seen = vec![false; n];
+    seen[start.index()] = true;
+    while let Some(node) = queue.pop_front() {
+        if node == goal {
+            break;
+        }
+        for e in graph.edges(node) {
+            let next = petgraph::visit::EdgeRef::target(&e);
+            if !seen[next.index()] {
+                seen[next.index()] = true;
+                back[next.index()] = Some((node, petgraph::visit::EdgeRef::id(&e)));
+                queue.push_back(next);
+            }
+        }
+    }
+    if !seen[goal.index()] {
+        return Ok(json!({"a": a, "b": b, "same_cluster": false}));
+    }
+    let names = script_addresses(
+        ds,
+        &(0..n as u32)
+            .filter(|&i| seen[i as usize])
+            .map(ScriptId)
+            .collect::<Vec<_>>(),
+    )?;
+    let name = |n: NodeIndex| {
+        names
+            .get(&ScriptId(n.index() as u32))
+            .map(|x| x.0.clone())
+            .unwrap_or_default()
+    };
+    let mut steps = Vec::new();
+    let mut node = goal;
+    while let Some((prev, edge)) = back[node.index()] {
+        let (txid, heuristic) = &graph[edge];
+        steps.push(
+            json!({"from": name(prev), "to": name(node), "txid": txid, "heuristic": heuristic}),
+        );
+        node = prev;
+    }
+    steps.reverse();
+    let weak = steps.iter().any(|s| s["heuristic"] != "multi-input");
+    Ok(json!({"a": a, "b": b, "same_cluster": true, "through_weak_links": weak, "steps": steps}))
 }

@@ -32,6 +32,21 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Run a case file: trace the seeds forward under its taint models and write the results.
     Trace(TraceArgs),
+    /// Cluster a dataset's addresses into entities (multi-input with CoinJoin filtering; optional change).
+    Cluster(ClusterArgs),
+}
+
+/// Arguments of `fundtrace cluster`.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// The dataset directory (results are written into it).
+    pub dataset: PathBuf,
+    /// Heuristics, comma-separated: multi-input (default), change (weaker, off by default).
+    #[arg(long, value_delimiter = ',', default_value = "multi-input")]
+    pub heuristics: Vec<String>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
 }
 
 /// Arguments of `fundtrace trace`.
@@ -157,5 +172,13 @@ pub enum InspectWhat {
     Block {
         /// The block height.
         height: u32,
+    },
+    /// Why two addresses are in one cluster: the chain of transactions (and heuristics) that
+    /// merged them.
+    Why {
+        /// One address.
+        a: String,
+        /// The other.
+        b: String,
     },
 }

@@ -47,7 +47,7 @@ pub fn read_table(
     Ok(batches)
 }
 
-/// Read the named columns of one Parquet file.
+/// Read the named columns of one Parquet file, in the order named.
 pub fn read_file(path: &Path, columns: &[&str]) -> Result<Vec<RecordBatch>, ReadError> {
     let bad = |message: String| ReadError::Parquet {
         path: path.to_path_buf(),
@@ -71,7 +71,17 @@ pub fn read_file(path: &Path, columns: &[&str]) -> Result<Vec<RecordBatch>, Read
         .with_projection(mask)
         .build()
         .map_err(|e| bad(e.to_string()))?;
-    reader.map(|b| b.map_err(|e| bad(e.to_string()))).collect()
+    // The reader yields projected columns in file order: put them in the order asked for.
+    reader
+        .map(|b| {
+            let b = b.map_err(|e| bad(e.to_string()))?;
+            let order = columns
+                .iter()
+                .map(|name| b.schema().index_of(name).map_err(|e| bad(e.to_string())))
+                .collect::<Result<Vec<_>, _>>()?;
+            b.project(&order).map_err(|e| bad(e.to_string()))
+        })
+        .collect()
 }
 
 /// One column of `table` across all partitions, as arrays.

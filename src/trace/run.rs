@@ -143,6 +143,36 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
         }
         resolved.push((label, script));
     }
+    // A label on one address labels its whole cluster (when the dataset was clustered).
+    if case.labels.resolve_clusters {
+        if let Some(cluster_of) = crate::cluster::load_clusters(&dataset) {
+            let mut by_cluster: HashMap<u32, StopLabel> = HashMap::new();
+            let mut labelled: Vec<(&ScriptId, &StopLabel)> = stops.iter().collect();
+            labelled.sort_by_key(|(s, _)| **s);
+            for (s, label) in labelled {
+                let c = cluster_of[s.index()];
+                match by_cluster.get(&c) {
+                    Some(other) if other != label => tracing::warn!(
+                        cluster = c,
+                        first = %other.entity,
+                        second = %label.entity,
+                        "conflicting labels in one cluster; the first (lowest script id) is used"
+                    ),
+                    Some(_) => {}
+                    None => {
+                        by_cluster.insert(c, label.clone());
+                    }
+                }
+            }
+            for (s, c) in cluster_of.iter().enumerate() {
+                if let Some(label) = by_cluster.get(c) {
+                    stops
+                        .entry(ScriptId(s as u32))
+                        .or_insert_with(|| label.clone());
+                }
+            }
+        }
+    }
     let rules = StopRules {
         max_hops: case.trace.max_hops,
         min_value: case.trace.min_value,

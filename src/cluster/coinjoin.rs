@@ -1,0 +1,106 @@
+//! Recognising CoinJoin-shaped transactions, whose inputs must not be merged: many owners pay
+//! into equal outputs together.
+//!
+//! Shapes, checked in this order (`participants` is the largest number of outputs sharing one
+//! non-zero value):
+//! - **Whirlpool**: 5 inputs, 5 outputs, all of one pool denomination (0.001, 0.01, 0.05 or 0.5 BTC).
+//! - **Wasabi**: at least 10 participants at about 0.1 BTC (0.09–0.11), no more participants than inputs.
+//! - **JoinMarket**: 3 or more participants, no more than inputs, and at most one change output
+//!   per participant plus one (`outputs ≤ 2·participants + 1`).
+//! - **Generic** (BlockSci's rule): 2 or more inputs, 3 or more outputs, 2 or more participants
+//!   and no more than inputs, `outputs ≤ 2·participants + 1`. Cautious on purpose: a payment
+//!   batch of two equal payments may be taken for a CoinJoin and left unmerged, never the reverse.
+
+use std::collections::HashMap;
+
+/// The pool denominations of Samourai's Whirlpool, in satoshis.
+pub const WHIRLPOOL_POOLS: [u64; 4] = [100_000, 1_000_000, 5_000_000, 50_000_000];
+
+/// A recognised CoinJoin shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoinJoinKind {
+    /// Samourai Whirlpool 5×5.
+    Whirlpool,
+    /// Wasabi (many ~0.1 BTC outputs).
+    Wasabi,
+    /// JoinMarket (equal outputs plus change).
+    JoinMarket,
+    /// Any other equal-output mix.
+    Generic,
+}
+
+/// The CoinJoin shape of a transaction with `inputs` inputs and these output values, if any.
+pub fn detect(inputs: usize, outputs: &[u64]) -> Option<CoinJoinKind> {
+    if inputs < 2 || outputs.len() < 3 {
+        return None;
+    }
+    let mut counts: HashMap<u64, usize> = HashMap::with_capacity(outputs.len());
+    for &v in outputs.iter().filter(|&&v| v > 0) {
+        *counts.entry(v).or_default() += 1;
+    }
+    // The most common value; ties to the larger value (deterministic).
+    let (value, participants) = counts
+        .iter()
+        .map(|(&v, &c)| (v, c))
+        .max_by_key(|&(v, c)| (c, v))?;
+    if inputs == 5 && outputs.len() == 5 && participants == 5 && WHIRLPOOL_POOLS.contains(&value) {
+        return Some(CoinJoinKind::Whirlpool);
+    }
+    if participants < 2 || participants > inputs {
+        return None;
+    }
+    if participants >= 10 && (9_000_000..=11_000_000).contains(&value) {
+        return Some(CoinJoinKind::Wasabi);
+    }
+    if outputs.len() > 2 * participants + 1 {
+        return None;
+    }
+    Some(if participants >= 3 {
+        CoinJoinKind::JoinMarket
+    } else {
+        CoinJoinKind::Generic
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whirlpool_5x5_is_recognised() {
+        assert_eq!(detect(5, &[1_000_000; 5]), Some(CoinJoinKind::Whirlpool));
+        // Not a pool denomination: still equal outputs, so the generic shape.
+        assert_eq!(detect(5, &[1_234_567; 5]), Some(CoinJoinKind::JoinMarket));
+    }
+
+    #[test]
+    fn wasabi_many_tenth_of_a_bitcoin_outputs() {
+        let mut outs = vec![10_000_000u64; 40];
+        outs.extend([3_456_789, 7_000_001, 123_456]);
+        assert_eq!(detect(45, &outs), Some(CoinJoinKind::Wasabi));
+    }
+
+    #[test]
+    fn joinmarket_equal_outputs_with_change() {
+        // 4 participants of 0.05 BTC, 3 maker changes and the taker's change.
+        let outs = [
+            5_000_000, 5_000_000, 5_000_000, 5_000_000, 1_111, 22_222, 333_333, 4_444_444,
+        ];
+        assert_eq!(detect(6, &outs), Some(CoinJoinKind::JoinMarket));
+    }
+
+    #[test]
+    fn ordinary_payments_are_not_coinjoins() {
+        assert_eq!(detect(1, &[5, 5, 5]), None, "one input");
+        assert_eq!(
+            detect(3, &[100, 200]),
+            None,
+            "two outputs: payment and change"
+        );
+        assert_eq!(detect(2, &[100, 200, 300]), None, "no equal outputs");
+        // A batch of 10 equal payments from 2 inputs: more participants than inputs.
+        assert_eq!(detect(2, &[1_000; 10]), None);
+        // Zero-value outputs (OP_RETURN) do not count as participants.
+        assert_eq!(detect(2, &[0, 0, 700]), None);
+    }
+}

@@ -1,0 +1,249 @@
+//! Clustering end to end: real Satoshi-era multi-input transactions, a Whirlpool 5×5 that must not
+//! merge, and merge provenance.
+
+mod support;
+
+use std::collections::HashMap;
+
+use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
+use fundtrace::generate::blocks::{coinbase, finish_block, BlkWriter};
+use fundtrace::store::{Dataset, InIx, ScriptId, TxIx};
+use support::*;
+
+fn clusters_of(dir: &std::path::Path) -> Vec<u32> {
+    let ds = Dataset::open(dir).unwrap();
+    fundtrace::cluster::load_clusters(&ds).expect("clusters written for this dataset")
+}
+
+/// An independent oracle: the multi-input partition by plain graph search over input scripts.
+fn oracle(ds: &Dataset) -> Vec<u32> {
+    let n = ds.script_count() as usize;
+    let mut adj: HashMap<u32, Vec<u32>> = HashMap::new();
+    for t in 0..ds.tx_count() {
+        let ins = ds.tx_inputs(TxIx(t));
+        let scripts: Vec<u32> = (ins.start.0..ins.end.0)
+            .filter_map(|i| ds.prev_out(InIx(i)))
+            .map(|o| ds.script_id(o).0)
+            .collect();
+        for w in scripts.windows(2) {
+            adj.entry(w[0]).or_default().push(w[1]);
+            adj.entry(w[1]).or_default().push(w[0]);
+        }
+    }
+    let mut cluster = vec![u32::MAX; n];
+    for s in 0..n as u32 {
+        if cluster[s as usize] != u32::MAX {
+            continue;
+        }
+        // Scripts are visited in increasing order, so `s` is the smallest of its component.
+        let mut stack = vec![s];
+        cluster[s as usize] = s;
+        while let Some(x) = stack.pop() {
+            for &y in adj.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
+                if cluster[y as usize] == u32::MAX {
+                    cluster[y as usize] = s;
+                    stack.push(y);
+                }
+            }
+        }
+    }
+    cluster
+}
+
+#[test]
+fn satoshi_era_multi_input_clusters() {
+    let Some(file) = real_data("btc-mainnet/blk_0-4312.dat") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let ds_dir = tmp.path().join("ds");
+    run_ok(&[
+        "ingest",
+        "--blocks-dir",
+        file.parent().unwrap().to_str().unwrap(),
+        "--chain",
+        "bitcoin",
+        "--out",
+        ds_dir.to_str().unwrap(),
+    ]);
+    let out = run_ok(&["cluster", ds_dir.to_str().unwrap(), "--json"]);
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ds = Dataset::open(&ds_dir).unwrap();
+    let expected = oracle(&ds);
+    let got = clusters_of(&ds_dir);
+    assert_eq!(
+        got, expected,
+        "the partition differs from plain multi-input (no 2009 tx is CoinJoin-shaped)"
+    );
+    let roots = expected
+        .iter()
+        .enumerate()
+        .filter(|(i, &c)| *i as u32 == c)
+        .count();
+    assert_eq!(summary["clusters"], roots);
+    // By hand: cec658ac… (block 3645) spends 44 coinbase outputs of 44 distinct keys in one
+    // transaction, so those 44 scripts are one cluster; a3b0e9e7… (block 496) joins 3.
+    for (txid, n) in [
+        (
+            "cec658ace2eb9fe79473a0161ea726a69924fdc17d59c39d7c58f44c36d034c1",
+            44,
+        ),
+        (
+            "a3b0e9e7cddbbe78270fa4182a7675ff00b92872d8df7d14265a2b1e379a9d33",
+            3,
+        ),
+    ] {
+        let tx = ds.find_txid(&txid.parse().unwrap()).unwrap();
+        let ins = ds.tx_inputs(tx);
+        let scripts: std::collections::BTreeSet<ScriptId> = (ins.start.0..ins.end.0)
+            .map(|i| ds.script_id(ds.prev_out(InIx(i)).unwrap()))
+            .collect();
+        assert_eq!(scripts.len(), n, "{txid}: distinct input scripts");
+        let ids: std::collections::BTreeSet<u32> = scripts.iter().map(|s| got[s.index()]).collect();
+        assert_eq!(ids.len(), 1, "{txid}: its inputs are one cluster");
+    }
+    // Provenance: two inputs of cec658ac… were merged by that very transaction.
+    let tx = ds
+        .find_txid(
+            &"cec658ace2eb9fe79473a0161ea726a69924fdc17d59c39d7c58f44c36d034c1"
+                .parse()
+                .unwrap(),
+        )
+        .unwrap();
+    let ins = ds.tx_inputs(tx);
+    let names = fundtrace::store::dataset::script_addresses(
+        &ds,
+        &[
+            ds.script_id(ds.prev_out(ins.start).unwrap()),
+            ds.script_id(ds.prev_out(InIx(ins.start.0 + 43)).unwrap()),
+        ],
+    )
+    .unwrap();
+    let addrs: Vec<String> = names.values().map(|v| v.0.clone()).collect();
+    drop(ds);
+    let why: serde_json::Value = serde_json::from_str(&run_ok(&[
+        "inspect",
+        ds_dir.to_str().unwrap(),
+        "why",
+        &addrs[0],
+        &addrs[1],
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(why["same_cluster"], true);
+    assert!(why["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["heuristic"] == "multi-input"));
+    assert!(why["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["txid"] == "cec658ace2eb9fe79473a0161ea726a69924fdc17d59c39d7c58f44c36d034c1"));
+}
+
+/// A Whirlpool 5×5 mix does not merge its five inputs; an ordinary 5-input payment does.
+#[test]
+fn whirlpool_inputs_stay_apart_and_a_payment_merges() {
+    let tmp = tempfile::tempdir().unwrap();
+    let blocks = tmp.path().join("blocks");
+    let mut w =
+        BlkWriter::create(&blocks, fundtrace::chain::Chain::BitcoinRegtest, 1 << 27).unwrap();
+    let genesis = bitcoin::blockdata::constants::genesis_block(bitcoin::Network::Regtest);
+    w.write_block(&genesis).unwrap();
+    let key = |n: u8| ScriptBuf::from_bytes([vec![0x00, 0x14], vec![n; 20]].concat());
+    let mut prev = genesis.block_hash();
+    let mut coins = Vec::new();
+    for h in 1..=10u32 {
+        let block = finish_block(
+            prev,
+            1_600_000_000 + h * 600,
+            vec![coinbase(
+                h,
+                vec![TxOut {
+                    value: Amount::from_sat(1_000_300),
+                    script_pubkey: key(h as u8),
+                }],
+            )],
+        );
+        prev = block.block_hash();
+        coins.push(OutPoint {
+            txid: block.txdata[0].compute_txid(),
+            vout: 0,
+        });
+        w.write_block(&block).unwrap();
+    }
+    let spend = |ins: &[OutPoint], outs: Vec<TxOut>| Transaction {
+        version: bitcoin::transaction::Version::TWO,
+        lock_time: bitcoin::absolute::LockTime::ZERO,
+        input: ins
+            .iter()
+            .map(|o| TxIn {
+                previous_output: *o,
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::MAX,
+                witness: Witness::new(),
+            })
+            .collect(),
+        output: outs,
+    };
+    let mix = spend(
+        &coins[..5],
+        (0..5)
+            .map(|i| TxOut {
+                value: Amount::from_sat(1_000_000),
+                script_pubkey: key(100 + i),
+            })
+            .collect(),
+    );
+    let pay = spend(
+        &coins[5..],
+        vec![TxOut {
+            value: Amount::from_sat(5_000_000),
+            script_pubkey: key(200),
+        }],
+    );
+    let block = finish_block(
+        prev,
+        1_600_010_000,
+        vec![
+            coinbase(
+                11,
+                vec![TxOut {
+                    value: Amount::from_sat(1),
+                    script_pubkey: key(250),
+                }],
+            ),
+            mix,
+            pay,
+        ],
+    );
+    w.write_block(&block).unwrap();
+    w.finish().unwrap();
+    let ds_dir = tmp.path().join("ds");
+    run_ok(&[
+        "ingest",
+        "--blocks-dir",
+        blocks.to_str().unwrap(),
+        "--chain",
+        "bitcoin-regtest",
+        "--out",
+        ds_dir.to_str().unwrap(),
+    ]);
+    run_ok(&["cluster", ds_dir.to_str().unwrap()]);
+    let c = clusters_of(&ds_dir);
+    let ds = Dataset::open(&ds_dir).unwrap();
+    let script_of = |o: &OutPoint| {
+        let tx = ds.find_txid(&o.txid).unwrap();
+        c[ds.script_id(ds.tx_outputs(tx).start).index()]
+    };
+    let mixed: std::collections::BTreeSet<u32> = coins[..5].iter().map(script_of).collect();
+    let paid: std::collections::BTreeSet<u32> = coins[5..].iter().map(script_of).collect();
+    assert_eq!(
+        mixed.len(),
+        5,
+        "Whirlpool inputs must stay in five clusters"
+    );
+    assert_eq!(paid.len(), 1, "the payment's five inputs share an owner");
+}
