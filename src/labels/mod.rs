@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use crate::chain::Chain;
 
+pub mod tagpack;
+
 /// One label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
@@ -19,6 +21,12 @@ pub struct Label {
     pub source: String,
     /// Confidence, 0–100 (100 when the file does not say).
     pub confidence: u8,
+    /// The actor (the service or group behind the address), when known.
+    pub actor: Option<String>,
+    /// The abuse the address is tied to (`service_hack`, `scam`, `sanction`…), when known.
+    pub abuse: Option<String>,
+    /// Whether the label defines the address's whole cluster (TagPack `is_cluster_definer`).
+    pub cluster_definer: bool,
 }
 
 /// Errors reading labels.
@@ -101,6 +109,9 @@ pub fn read_csv(path: &Path, chain: Chain) -> Result<Vec<Label>, LabelError> {
             category: get(c).to_ascii_lowercase(),
             source: s.map(get).unwrap_or("").to_string(),
             confidence,
+            actor: None,
+            abuse: None,
+            cluster_definer: true,
         });
     }
     Ok(labels)

@@ -10,7 +10,8 @@ use super::backward::{trace_backward, BackwardModel};
 use super::engine::{trace_forward, SeedOutput, StopLabel, StopRules, TraceResult};
 use super::policy::by_name;
 use crate::case::Case;
-use crate::labels::{read_csv, Label, LabelError};
+use crate::labels::tagpack::read_any;
+use crate::labels::{Label, LabelError};
 use crate::store::dataset::{find_addresses, OpenError};
 use crate::store::read::ReadError;
 use crate::store::{Dataset, OutIx, ScriptId};
@@ -99,7 +100,11 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
     }
     let mut labels = Vec::new();
     for file in &case.labels.files {
-        labels.extend(read_csv(&case.resolve(file), case.case.chain)?);
+        let (found, report) = read_any(&case.resolve(file), case.case.chain)?;
+        for problem in &report.invalid {
+            tracing::warn!("label skipped: {problem}");
+        }
+        labels.extend(found);
     }
     let seed_err = |message: String| RunError::Seed {
         case: case.case.name.clone(),
@@ -129,12 +134,16 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
         .map(|c| c.to_ascii_lowercase())
         .collect();
     let mut stops: HashMap<ScriptId, StopLabel> = HashMap::new();
+    let mut definers: HashSet<ScriptId> = HashSet::new();
     let mut resolved = Vec::with_capacity(labels.len());
     for label in labels {
         let script = scripts.get(label.address.as_str()).copied();
         if let Some(s) = script {
             if stop_categories.contains(&label.category) {
                 // The first label of a script wins (files in case order, lines in file order).
+                if label.cluster_definer {
+                    definers.insert(s);
+                }
                 stops.entry(s).or_insert_with(|| StopLabel {
                     entity: label.entity.clone(),
                     category: label.category.clone(),
@@ -147,7 +156,8 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
     if case.labels.resolve_clusters {
         if let Some(cluster_of) = crate::cluster::load_clusters(&dataset) {
             let mut by_cluster: HashMap<u32, StopLabel> = HashMap::new();
-            let mut labelled: Vec<(&ScriptId, &StopLabel)> = stops.iter().collect();
+            let mut labelled: Vec<(&ScriptId, &StopLabel)> =
+                stops.iter().filter(|(s, _)| definers.contains(s)).collect();
             labelled.sort_by_key(|(s, _)| **s);
             for (s, label) in labelled {
                 let c = cluster_of[s.index()];
