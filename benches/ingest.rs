@@ -14,9 +14,10 @@ use bitcoin::consensus::Decodable;
 use divan::counter::BytesCount;
 use divan::Bencher;
 use fundtrace::chain::Chain;
-use fundtrace::generate::{generate, GenerateOptions, Scenario};
 use fundtrace::ingest::{ingest_blk, BlkIngest};
 use fundtrace::store::PartitionPolicy;
+
+mod common;
 
 fn main() {
     divan::main();
@@ -56,25 +57,7 @@ fn generated_load() -> &'static Input {
     static INPUT: OnceLock<(tempfile::TempDir, Input)> = OnceLock::new();
     &INPUT
         .get_or_init(|| {
-            // `cargo test --all-targets` runs each benchmark once as a smoke test: keep it small.
-            let benching = std::env::args().any(|a| a == "--bench");
-            let txs = std::env::var("FUNDTRACE_BENCH_TXS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(if benching { 200_000 } else { 5_000 });
-            let tmp = tempfile::tempdir().unwrap();
-            let opts = GenerateOptions {
-                scenario: Scenario::Payments,
-                chain: Chain::BitcoinRegtest,
-                txs,
-                txs_per_block: 2_000,
-                seed: 1,
-                out: tmp.path().to_path_buf(),
-                start_time: 1_535_760_000,
-                max_file_bytes: 128 << 20,
-            };
-            generate(&opts).unwrap();
-            let dir = tmp.path().join("blocks");
+            let (tmp, dir) = common::generated_blocks(common::bench_txs(200_000));
             let bytes = blk_files(&dir)
                 .iter()
                 .map(|f| std::fs::metadata(f).unwrap().len())

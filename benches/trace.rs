@@ -10,13 +10,12 @@ use std::sync::OnceLock;
 
 use divan::counter::ItemsCount;
 use divan::Bencher;
-use fundtrace::chain::Chain;
-use fundtrace::generate::{generate, GenerateOptions, Scenario};
-use fundtrace::ingest::{ingest_blk, BlkIngest};
-use fundtrace::store::{Dataset, OutIx, PartitionPolicy, TxIx};
+use fundtrace::store::{Dataset, OutIx, TxIx};
 use fundtrace::trace::engine::{trace_forward, SeedOutput, StopRules};
 use fundtrace::trace::policy::by_name;
 use rayon::prelude::*;
+
+mod common;
 
 fn main() {
     divan::main();
@@ -32,32 +31,7 @@ struct Load {
 fn load() -> &'static Load {
     static LOAD: OnceLock<Load> = OnceLock::new();
     LOAD.get_or_init(|| {
-        let benching = std::env::args().any(|a| a == "--bench");
-        let txs = std::env::var("FUNDTRACE_BENCH_TXS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(if benching { 1_000_000 } else { 5_000 });
-        let tmp = tempfile::tempdir().unwrap();
-        let opts = GenerateOptions {
-            scenario: Scenario::Payments,
-            chain: Chain::BitcoinRegtest,
-            txs,
-            txs_per_block: 2_000,
-            seed: 1,
-            out: tmp.path().to_path_buf(),
-            start_time: 1_535_760_000,
-            max_file_bytes: 128 << 20,
-        };
-        generate(&opts).unwrap();
-        let out = tmp.path().join("ds");
-        let job = BlkIngest {
-            blocks_dir: tmp.path().join("blocks"),
-            chain: Chain::BitcoinRegtest,
-            out: out.clone(),
-            to_height: None,
-            policy: PartitionPolicy::default(),
-        };
-        ingest_blk(&job, |_| {}, |_| {}).unwrap();
+        let (tmp, out) = common::ingested(common::bench_txs(1_000_000));
         let dataset = Dataset::open(&out).unwrap();
         let seed_tx = (0..dataset.tx_count())
             .map(TxIx)

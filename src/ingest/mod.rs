@@ -89,6 +89,35 @@ pub struct IngestSummary {
     pub seconds: f64,
 }
 
+impl IngestSummary {
+    /// The summary of a run that started at `started` and added `added` from `from`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finished(
+        chain: Chain,
+        dataset: &Path,
+        from_height: Option<u32>,
+        manifest: &crate::store::Manifest,
+        added: crate::store::writer::Added,
+        block_bytes: u64,
+        notes: Vec<String>,
+        started: Instant,
+    ) -> IngestSummary {
+        IngestSummary {
+            chain,
+            dataset: dataset.to_path_buf(),
+            from_height,
+            tip_height: manifest.tip.as_ref().map(|t| t.height),
+            tip_hash: manifest.tip.as_ref().map(|t| t.hash.clone()),
+            added: added.rows,
+            partitions_written: added.partitions,
+            totals: manifest.counts,
+            block_bytes,
+            notes,
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
 /// Ingest the blk files of `job.blocks_dir` into `job.out`, continuing from its tip.
 /// `on_block` is called after each stored block with its height (for progress display).
 pub fn ingest_blk(
@@ -114,7 +143,12 @@ pub fn ingest_blk(
         tracing::warn!("{note}");
     }
     let mut notes: Vec<String> = index.notes().iter().map(|n| n.to_string()).collect();
-    notes.extend(roll_back_reorg(&index, &job.out)?);
+    let on_chain = |h: u32| index.chain().get(h as usize).map(|b| b.hash.to_string());
+    notes.extend(crate::store::rollback::roll_back_if_diverged(
+        &job.out,
+        "the best chain of the files",
+        on_chain,
+    )?);
     let mut writer = DatasetWriter::open(&job.out, job.chain, job.policy)?;
     let from = writer.next_height();
     let last = index.chain().len() as u32 - 1;
@@ -174,19 +208,16 @@ pub fn ingest_blk(
     let t = Instant::now();
     let (manifest, added) = writer.finish()?;
     tracing::debug!(elapsed = ?t.elapsed(), "final commit");
-    Ok(IngestSummary {
-        chain: job.chain,
-        dataset: job.out.clone(),
-        from_height: (!heights.is_empty()).then_some(from),
-        tip_height: manifest.tip.as_ref().map(|t| t.height),
-        tip_hash: manifest.tip.as_ref().map(|t| t.hash.clone()),
-        added: added.rows,
-        partitions_written: added.partitions,
-        totals: manifest.counts,
+    Ok(IngestSummary::finished(
+        job.chain,
+        &job.out,
+        (!heights.is_empty()).then_some(from),
+        &manifest,
+        added,
         block_bytes,
         notes,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+        started,
+    ))
 }
 
 fn parse_at(index: &BlkIndex, height: u32) -> Result<(u32, ParsedBlock), IngestError> {
@@ -219,37 +250,4 @@ fn batch_by_bytes(index: &BlkIndex, heights: &[u32]) -> Vec<Vec<u32>> {
         batches.push(current);
     }
     batches
-}
-
-/// If the stored tip is not on the files' best chain (a reorg), roll the dataset back below the
-/// fork and say so; the ingest then re-reads the best chain from there.
-fn roll_back_reorg(index: &BlkIndex, out: &Path) -> Result<Option<String>, IngestError> {
-    use crate::store::manifest::Manifest;
-    use crate::store::rollback::{rollback, stored_hash};
-    let Some(manifest) = Manifest::read(out).map_err(StoreError::from)? else {
-        return Ok(None);
-    };
-    let Some(tip) = manifest.tip.clone() else {
-        return Ok(None);
-    };
-    let on_chain = |h: u32| index.chain().get(h as usize).map(|b| b.hash.to_string());
-    if on_chain(tip.height).as_deref() == Some(tip.hash.as_str()) {
-        return Ok(None);
-    }
-    let mut last_shared = None;
-    for h in (0..tip.height).rev() {
-        let stored = stored_hash(out, &manifest, h)?;
-        if stored.is_some() && on_chain(h) == stored {
-            last_shared = Some(h);
-            break;
-        }
-    }
-    let kept = rollback(out, last_shared)?;
-    Ok(Some(format!(
-        "reorg: the stored tip {} at height {} is not on the best chain of the files; the last shared block is at {}; kept blocks up to {}",
-        tip.hash,
-        tip.height,
-        last_shared.map_or("none".into(), |h| h.to_string()),
-        kept.map_or("none".into(), |h| h.to_string()),
-    )))
 }

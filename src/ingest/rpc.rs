@@ -338,9 +338,11 @@ pub fn ingest_rpc(
         });
     }
     let mut notes = Vec::new();
-    if let Some(rolled) = roll_back_reorg(&node, &job.out)? {
-        notes.push(rolled);
-    }
+    notes.extend(crate::store::rollback::roll_back_if_diverged(
+        &job.out,
+        "the node's chain",
+        |h| node.block_hash(h).ok(),
+    )?);
     let writer = DatasetWriter::open(&job.out, job.chain, job.policy)?;
     let mut writer = writer;
     let from = writer.next_height();
@@ -366,52 +368,16 @@ pub fn ingest_rpc(
         writer.render_new_scripts();
     }
     let (manifest, added) = writer.finish()?;
-    Ok(IngestSummary {
-        chain: job.chain,
-        dataset: job.out.clone(),
-        from_height: (!heights.is_empty()).then_some(from),
-        tip_height: manifest.tip.as_ref().map(|t| t.height),
-        tip_hash: manifest.tip.as_ref().map(|t| t.hash.clone()),
-        added: added.rows,
-        partitions_written: added.partitions,
-        totals: manifest.counts,
+    Ok(IngestSummary::finished(
+        job.chain,
+        &job.out,
+        (!heights.is_empty()).then_some(from),
+        &manifest,
+        added,
         block_bytes,
         notes,
-        seconds: started.elapsed().as_secs_f64(),
-    })
-}
-
-/// If the stored tip is not on the node's chain (a reorg), roll the dataset back below the fork
-/// and say so; the ingest then re-reads the node's branch from there.
-fn roll_back_reorg(node: &Node, out: &Path) -> Result<Option<String>, RpcError> {
-    use crate::store::manifest::Manifest;
-    use crate::store::rollback::{rollback, stored_hash};
-    let Some(manifest) = Manifest::read(out).map_err(StoreError::from)? else {
-        return Ok(None);
-    };
-    let Some(tip) = manifest.tip.clone() else {
-        return Ok(None);
-    };
-    let on_node = |h: u32| node.block_hash(h).ok();
-    if on_node(tip.height).as_deref() == Some(tip.hash.as_str()) {
-        return Ok(None);
-    }
-    let mut last_shared = None;
-    for h in (0..tip.height).rev() {
-        let stored = stored_hash(out, &manifest, h)?;
-        if stored.is_some() && on_node(h) == stored {
-            last_shared = Some(h);
-            break;
-        }
-    }
-    let kept = rollback(out, last_shared)?;
-    Ok(Some(format!(
-        "reorg: the stored tip {} at height {} is not on the node's chain; the last shared block is at {}; kept blocks up to {}",
-        tip.hash,
-        tip.height,
-        last_shared.map_or("none".into(), |h| h.to_string()),
-        kept.map_or("none".into(), |h| h.to_string()),
-    )))
+        started,
+    ))
 }
 
 /// A fetched block: height, hash, bytes.

@@ -72,3 +72,38 @@ pub fn rollback(dir: &Path, last_shared: Option<u32>) -> Result<Option<u32>, Sto
         .map_err(|source| StoreError::Io { path, source })?;
     Ok(tip_height)
 }
+
+/// If the stored tip is not on the source's chain (`source_hash` gives the source's block hash at
+/// a height), roll back below the last shared block; returns a note saying what happened.
+pub fn roll_back_if_diverged(
+    dir: &Path,
+    source: &str,
+    source_hash: impl Fn(u32) -> Option<String>,
+) -> Result<Option<String>, StoreError> {
+    let Some(manifest) = Manifest::read(dir)? else {
+        return Ok(None);
+    };
+    let Some(tip) = manifest.tip.clone() else {
+        return Ok(None);
+    };
+    if source_hash(tip.height).as_deref() == Some(tip.hash.as_str()) {
+        return Ok(None);
+    }
+    let mut last_shared = None;
+    for h in (0..tip.height).rev() {
+        let stored = stored_hash(dir, &manifest, h)?;
+        if stored.is_some() && source_hash(h) == stored {
+            last_shared = Some(h);
+            break;
+        }
+    }
+    let kept = rollback(dir, last_shared)?;
+    let show = |h: Option<u32>| h.map_or("none".to_string(), |h| h.to_string());
+    Ok(Some(format!(
+        "reorg: the stored tip {} at height {} is not on {source}; the last shared block is at {}; kept blocks up to {}",
+        tip.hash,
+        tip.height,
+        show(last_shared),
+        show(kept),
+    )))
+}
