@@ -88,6 +88,9 @@ pub struct TraceSettings {
     /// Paths kept per endpoint (widest first) in `paths.parquet`.
     #[serde(default = "default_paths")]
     pub paths_top_k: u32,
+    /// Endpoints explained by paths: every cash-out, then the largest others, up to this many.
+    #[serde(default = "default_paths_max")]
+    pub paths_max_endpoints: u32,
 }
 
 impl Default for TraceSettings {
@@ -101,6 +104,7 @@ impl Default for TraceSettings {
             max_degree: None,
             stop_at_categories: default_stops(),
             paths_top_k: default_paths(),
+            paths_max_endpoints: default_paths_max(),
         }
     }
 }
@@ -116,6 +120,9 @@ fn default_max_hops() -> u32 {
 }
 fn default_paths() -> u32 {
     3
+}
+fn default_paths_max() -> u32 {
+    1_000
 }
 fn default_stops() -> Vec<String> {
     vec!["exchange".into()]

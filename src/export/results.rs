@@ -13,7 +13,7 @@ use super::{cashouts, ExportError};
 use crate::store::dataset::script_addresses;
 use crate::store::tables::to_parquet;
 use crate::store::{OutIx, ScriptId};
-use crate::trace::paths::widest_paths;
+use crate::trace::paths::{endpoints_to_explain, widest_paths};
 use crate::trace::run::CaseRun;
 
 fn utf8(name: &str, nullable: bool) -> Field {
@@ -237,7 +237,8 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             .iter()
             .filter_map(|e| e.out.map(|o| (o, e.bucket.name())))
             .collect();
-        for path in widest_paths(&r.result, k) {
+        let explain = endpoints_to_explain(&r.result, run.case.trace.paths_max_endpoints as usize);
+        for path in widest_paths(&r.result, k, &explain) {
             p_policy.push(r.policy);
             p_endpoint.push(outpoint(path.endpoint));
             p_bucket.push(buckets.get(&path.endpoint).copied().unwrap_or(""));

@@ -51,8 +51,32 @@ pub fn flow_graph(result: &TraceResult) -> (DiGraph<OutIx, u64>, HashMap<OutIx, 
     (graph, index)
 }
 
-/// The top-`k` widest paths from a seed (a hop-0 output) to every endpoint output of `result`.
-pub fn widest_paths(result: &TraceResult, k: usize) -> Vec<Path> {
+/// The endpoints worth explaining: every cash-out, then the largest other endpoint outputs by
+/// tainted value (ties to the lower output id), up to `max` in all; sorted by output id.
+pub fn endpoints_to_explain(result: &TraceResult, max: usize) -> Vec<OutIx> {
+    use super::engine::Bucket;
+    let mut chosen: Vec<OutIx> = result
+        .endpoints
+        .iter()
+        .filter(|e| e.bucket == Bucket::CashedOut)
+        .filter_map(|e| e.out)
+        .collect();
+    let mut others: Vec<(u64, OutIx)> = result
+        .endpoints
+        .iter()
+        .filter(|e| e.bucket != Bucket::CashedOut)
+        .filter_map(|e| e.out.map(|o| (e.amount, o)))
+        .collect();
+    others.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let room = max.saturating_sub(chosen.len());
+    chosen.extend(others.into_iter().take(room).map(|(_, o)| o));
+    chosen.sort();
+    chosen.dedup();
+    chosen
+}
+
+/// The top-`k` widest paths from a seed (a hop-0 output) to each of `endpoints`.
+pub fn widest_paths(result: &TraceResult, k: usize, endpoints: &[OutIx]) -> Vec<Path> {
     if k == 0 {
         return Vec::new();
     }
@@ -98,11 +122,8 @@ pub fn widest_paths(result: &TraceResult, k: usize) -> Vec<Path> {
         cands.truncate(k);
         best[node.index()] = cands;
     }
-    let mut endpoints: Vec<OutIx> = result.endpoints.iter().filter_map(|e| e.out).collect();
-    endpoints.sort();
-    endpoints.dedup();
     let mut paths = Vec::new();
-    for end in endpoints {
+    for &end in endpoints {
         let Some(&node) = index.get(&end) else {
             continue;
         };
@@ -186,13 +207,13 @@ mod tests {
             endpoints: vec![end(3, 100)],
             ..TraceResult::default()
         };
-        let paths = widest_paths(&result, 3);
+        let paths = widest_paths(&result, 3, &endpoints_to_explain(&result, 10));
         assert_eq!(paths.len(), 2);
         assert_eq!((paths[0].rank, paths[0].width), (1, 70));
         assert_eq!(paths[0].outputs, vec![OutIx(0), OutIx(1), OutIx(3)]);
         assert_eq!((paths[1].rank, paths[1].width), (2, 30));
         assert_eq!(paths[1].outputs, vec![OutIx(0), OutIx(2), OutIx(3)]);
-        assert_eq!(widest_paths(&result, 1).len(), 1);
+        assert_eq!(widest_paths(&result, 1, &[OutIx(3)]).len(), 1);
     }
 
     #[test]
@@ -203,7 +224,7 @@ mod tests {
             endpoints: vec![end(7, 5)],
             ..TraceResult::default()
         };
-        let paths = widest_paths(&result, 2);
+        let paths = widest_paths(&result, 2, &endpoints_to_explain(&result, 10));
         assert_eq!(
             paths,
             vec![Path {

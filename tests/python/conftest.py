@@ -25,7 +25,7 @@ def import_or_need(module: str):
     try:
         return __import__(module)
     except ImportError:
-        need(f"python module {module}", "pip install pyarrow polars duckdb pytest")
+        need(f"python module {module}", "pip install -r tests/python/requirements.txt")
 
 
 @pytest.fixture(scope="session")

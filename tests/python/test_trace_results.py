@@ -46,3 +46,14 @@ def test_cashouts_in_polars_match_the_exchange_deposits(demo_results):
     # Hop 0 is the single seed output: the sweep into the thief address.
     seeds = flows.filter((pl.col("policy") == "fifo") & (pl.col("hop") == 0))
     assert seeds.height == 1
+
+
+def test_results_in_pandas(demo_results):
+    pd = import_or_need("pandas")
+    flows = pd.read_parquet(demo_results / "flows.parquet")
+    endpoints = pd.read_parquet(demo_results / "endpoints.parquet")
+    assert str(flows["tainted_value"].dtype) == "uint64"
+    fifo = endpoints[endpoints["policy"] == "fifo"]
+    theft = __import__("json").loads((REPO / "datasets" / "demo" / "truth" / "theft.json").read_text())
+    # Integer sums in Python: exact.
+    assert int(fifo["tainted_value"].astype("object").sum()) == theft["stolen_sat"]
