@@ -8,12 +8,11 @@
 //! end as mined (a coinbase output), a labelled entity of a stop category (hop ≥ 1), hop-cut or
 //! dust-cut.
 
-use std::collections::BTreeMap;
-
 use rustc_hash::FxHashMap;
 
 use super::engine::{
-    drop_rows, Bucket, Edge, Endpoint, Flow, SeedOutput, StopLabel, StopRules, TraceResult,
+    drop_rows, merge_seeds, Bucket, Edge, Endpoint, Flow, SeedOutput, StopLabel, StopRules,
+    TraceResult,
 };
 use super::policy::haircut::Haircut;
 use super::policy::{Taint, TaintPolicy, TxValues};
@@ -75,12 +74,7 @@ pub fn trace_backward(
         dropped_flows: Vec::new(),
         dropped_endpoints: Vec::new(),
     };
-    let mut merged: BTreeMap<OutIx, u64> = BTreeMap::new();
-    for t in targets {
-        let a = merged.entry(t.out).or_default();
-        *a = (*a).max(t.amount.min(ds.value(t.out)));
-    }
-    for (&out, &amount) in &merged {
+    for (out, amount) in merge_seeds(ds, targets) {
         back.result.seeded += amount as u128;
         let flow = back.result.flows.len();
         let endpoint = back.place(out, amount, 0);

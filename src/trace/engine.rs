@@ -228,12 +228,7 @@ pub fn trace_forward(
         dropped_endpoints: Vec::new(),
     };
     // One seed per output: the longest tainted prefix asked for.
-    let mut merged: BTreeMap<OutIx, u64> = BTreeMap::new();
-    for seed in seeds {
-        let amount = merged.entry(seed.out).or_default();
-        *amount = (*amount).max(seed.amount.min(ds.value(seed.out)));
-    }
-    for (&out, &amount) in &merged {
+    for (out, amount) in merge_seeds(ds, seeds) {
         let taint = policy.seed(ds.value(out), amount);
         walk.result.seeded += taint.amount() as u128;
         let flow = walk.result.flows.len();
@@ -400,6 +395,17 @@ impl Walk<'_> {
         }
         None
     }
+}
+
+/// One seed per output, in output order: the longest tainted prefix asked for, clamped to the
+/// output's value.
+pub(super) fn merge_seeds(ds: &Dataset, seeds: &[SeedOutput]) -> BTreeMap<OutIx, u64> {
+    let mut merged: BTreeMap<OutIx, u64> = BTreeMap::new();
+    for seed in seeds {
+        let amount = merged.entry(seed.out).or_default();
+        *amount = (*amount).max(seed.amount.min(ds.value(seed.out)));
+    }
+    merged
 }
 
 /// Remove the rows at the `dropped` indices (in one pass).
