@@ -247,3 +247,116 @@ fn whirlpool_inputs_stay_apart_and_a_payment_merges() {
     );
     assert_eq!(paid.len(), 1, "the payment's five inputs share an owner");
 }
+
+/// The change heuristic (off by default): a two-output payment whose round output goes to a
+/// script seen before and whose odd output goes to a fresh script of the payer's type links the
+/// payer to that fresh script; with round/odd the other way round, or without the heuristic,
+/// nothing is linked.
+#[test]
+fn change_heuristic_links_fresh_odd_change_only_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let blocks = tmp.path().join("blocks");
+    let mut w =
+        BlkWriter::create(&blocks, fundtrace::chain::Chain::BitcoinRegtest, 1 << 27).unwrap();
+    let genesis = bitcoin::blockdata::constants::genesis_block(bitcoin::Network::Regtest);
+    w.write_block(&genesis).unwrap();
+    let wpkh = |n: u8| ScriptBuf::from_bytes([vec![0x00, 0x14], vec![n; 20]].concat());
+    let out = |v: u64, s: ScriptBuf| TxOut {
+        value: Amount::from_sat(v),
+        script_pubkey: s,
+    };
+    // Block 1 pays the payer (1) and, separately, the merchant (9) so the merchant is not fresh.
+    let b1 = finish_block(
+        genesis.block_hash(),
+        1_600_000_600,
+        vec![coinbase(
+            1,
+            vec![
+                out(10_000_000, wpkh(1)),
+                out(1, wpkh(9)),
+                out(10_000_000, wpkh(3)),
+            ],
+        )],
+    );
+    let cb = b1.txdata[0].compute_txid();
+    let spend = |vout: u32, outs: Vec<TxOut>| Transaction {
+        version: bitcoin::transaction::Version::TWO,
+        lock_time: bitcoin::absolute::LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: OutPoint { txid: cb, vout },
+            script_sig: ScriptBuf::new(),
+            sequence: Sequence::MAX,
+            witness: Witness::new(),
+        }],
+        output: outs,
+    };
+    // Payer 1 pays a round 0.01 BTC to the merchant and takes odd change to fresh script 2.
+    let pay = spend(0, vec![out(1_000_000, wpkh(9)), out(8_996_543, wpkh(2))]);
+    // Payer 3 pays an odd amount to the merchant, round change to fresh script 4: no link.
+    let other = spend(2, vec![out(1_234_567, wpkh(9)), out(8_700_000, wpkh(4))]);
+    let b2 = finish_block(
+        b1.block_hash(),
+        1_600_001_200,
+        vec![coinbase(2, vec![out(1, wpkh(50))]), pay, other],
+    );
+    w.write_block(&b1).unwrap();
+    w.write_block(&b2).unwrap();
+    w.finish().unwrap();
+    let ds_dir = tmp.path().join("ds");
+    run_ok(&[
+        "ingest",
+        "--blocks-dir",
+        blocks.to_str().unwrap(),
+        "--chain",
+        "bitcoin-regtest",
+        "--out",
+        ds_dir.to_str().unwrap(),
+    ]);
+    let cluster_of_script = |n: u8, c: &[u32]| {
+        let ds = Dataset::open(&ds_dir).unwrap();
+        let addr = fundtrace::chain::Chain::BitcoinRegtest.script_to_address(wpkh(n).as_bytes());
+        let id = fundtrace::store::dataset::find_address(&ds, &addr)
+            .unwrap()
+            .unwrap();
+        c[id.index()]
+    };
+    run_ok(&["cluster", ds_dir.to_str().unwrap()]);
+    let c = clusters_of(&ds_dir);
+    assert_ne!(
+        cluster_of_script(1, &c),
+        cluster_of_script(2, &c),
+        "multi-input alone links nothing here"
+    );
+    run_ok(&[
+        "cluster",
+        ds_dir.to_str().unwrap(),
+        "--heuristics",
+        "multi-input,change",
+    ]);
+    let c = clusters_of(&ds_dir);
+    assert_eq!(
+        cluster_of_script(1, &c),
+        cluster_of_script(2, &c),
+        "odd fresh change joins the payer"
+    );
+    assert_ne!(
+        cluster_of_script(3, &c),
+        cluster_of_script(4, &c),
+        "round change is not taken for change"
+    );
+    assert_ne!(
+        cluster_of_script(1, &c),
+        cluster_of_script(9, &c),
+        "the merchant stays apart"
+    );
+    let why: serde_json::Value = serde_json::from_str(&run_ok(&[
+        "inspect",
+        ds_dir.to_str().unwrap(),
+        "why",
+        &fundtrace::chain::Chain::BitcoinRegtest.script_to_address(wpkh(1).as_bytes()),
+        &fundtrace::chain::Chain::BitcoinRegtest.script_to_address(wpkh(2).as_bytes()),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(why["through_weak_links"], true);
+}

@@ -76,11 +76,12 @@ fn rpc_ingest_equals_blk_ingest_of_the_nodes_own_files() {
     let tmp = tempfile::tempdir().unwrap();
     let (by_rpc, by_blk) = (tmp.path().join("rpc"), tmp.path().join("blk"));
     let cookie = node.cookie();
+    let url = node.url.clone();
     let base = |out: &std::path::Path| -> Vec<String> {
         [
             "ingest",
             "--rpc",
-            &node.url,
+            &url,
             "--cookie",
             cookie.to_str().unwrap(),
             "--chain",
@@ -99,6 +100,12 @@ fn rpc_ingest_equals_blk_ingest_of_the_nodes_own_files() {
     // (Partitions close every 40 blocks: stopping at 79 keeps the layout of a single run.)
     first.extend(["--to".to_string(), "79".to_string()]);
     run_ok(&first.iter().map(String::as_str).collect::<Vec<_>>());
+    // The node goes away mid-way: a clear error, nothing half-written; back up, ingest resumes.
+    node.stop();
+    let down = run_err(&base(&by_rpc).iter().map(String::as_str).collect::<Vec<_>>());
+    // The node removes its cookie when it stops: that is the first thing ingest finds.
+    assert!(down.contains("is the node running?"), "{down}");
+    node.restart();
     let out = run_ok(&base(&by_rpc).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.contains(&format!("..={height}")), "{out}");
 

@@ -52,7 +52,7 @@ pub enum RpcError {
         url: String,
     },
     /// The cookie file could not be read.
-    #[error("cannot read the cookie file {path}: {detail}; pass --cookie with the node's .cookie, or --rpc-user/--rpc-password-env")]
+    #[error("cannot read the cookie file {path} ({detail}): the node writes it while it runs, so is the node running? Otherwise pass --cookie with the node's .cookie, or --rpc-user/--rpc-password-env")]
     Cookie {
         /// The file.
         path: PathBuf,

@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 /// A running regtest node.
 pub struct LitecoinNode {
     child: Child,
+    bin: PathBuf,
+    args: Vec<String>,
     /// The temp datadir (removed on drop).
     pub datadir: tempfile::TempDir,
     /// RPC URL.
@@ -43,6 +45,16 @@ pub fn litecoind() -> Option<PathBuf> {
     found
 }
 
+fn spawn(bin: &Path, args: &[String]) -> Child {
+    Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("litecoind starts")
+}
+
 impl LitecoinNode {
     /// Start a node with MWEB kept off; `None` when litecoind is not installed (outside CI).
     pub fn start() -> Option<LitecoinNode> {
@@ -60,43 +72,52 @@ impl LitecoinNode {
         };
         let datadir = tempfile::tempdir().unwrap();
         let (rpc_port, p2p_port) = (free_port(), free_port());
-        let child = Command::new(bin)
-            .args([
-                "-regtest",
-                "-server",
-                "-listen=0",
-                "-txindex=0",
-                "-fallbackfee=0.0002",
-                "-printtoconsole=0",
-                "-rpcbind=127.0.0.1",
-                "-rpcallowip=127.0.0.1",
-                vbparams,
-                &format!("-datadir={}", datadir.path().display()),
-                &format!("-rpcport={rpc_port}"),
-                &format!("-port={p2p_port}"),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("litecoind starts");
+        let args: Vec<String> = [
+            "-regtest",
+            "-server",
+            "-listen=0",
+            "-txindex=0",
+            "-fallbackfee=0.0002",
+            "-printtoconsole=0",
+            "-rpcbind=127.0.0.1",
+            "-rpcallowip=127.0.0.1",
+            vbparams,
+            &format!("-datadir={}", datadir.path().display()),
+            &format!("-rpcport={rpc_port}"),
+            &format!("-port={p2p_port}"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let child = spawn(&bin, &args);
         let node = LitecoinNode {
             child,
+            bin,
+            args,
             datadir,
             url: format!("http://127.0.0.1:{rpc_port}"),
             rpc_port,
         };
+        node.wait_ready();
+        Some(node)
+    }
+
+    fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if node.cookie().exists() && node.try_call("getblockchaininfo", &[]).is_ok() {
-                return Some(node);
-            }
+        while !(self.cookie().exists() && self.try_call("getblockchaininfo", &[]).is_ok()) {
             assert!(
                 Instant::now() < deadline,
                 "litecoind did not answer RPC within 60 s"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Start the node again on the same datadir and ports (after [`Self::stop`]).
+    pub fn restart(&mut self) {
+        self.child = spawn(&self.bin, &self.args);
+        self.wait_ready();
+        let _ = self.try_call("loadwallet", &[json!("w")]);
     }
 
     /// The node's cookie file.
