@@ -22,6 +22,8 @@ pub struct Case {
     /// Labels of cash-out points.
     #[serde(default)]
     pub labels: LabelFiles,
+    /// Fiat valuation of the results.
+    pub fiat: Option<FiatSettings>,
     /// Where the case file lives (paths resolve against it); set by [`Case::load`].
     #[serde(skip)]
     pub dir: PathBuf,
@@ -126,6 +128,25 @@ fn default_paths_max() -> u32 {
 }
 fn default_stops() -> Vec<String> {
     vec!["exchange".into()]
+}
+
+/// The `[fiat]` section: daily closes, optionally through a cross rate.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FiatSettings {
+    /// The fiat currency's code (`JPY`, `USD`).
+    pub currency: String,
+    /// CSV of daily closes (a `date` column and a price column), relative to the case file.
+    pub prices: PathBuf,
+    /// The price column (default: the first column after `date`).
+    pub column: Option<String>,
+    /// CSV of a cross rate to multiply by (e.g. JPY per USD), relative to the case file.
+    pub cross: Option<PathBuf>,
+    /// The cross rate's column.
+    pub cross_column: Option<String>,
+    /// Use the last earlier close when a date is missing (with a warning) instead of failing.
+    #[serde(default)]
+    pub previous_day: bool,
 }
 
 /// The `[labels]` section.

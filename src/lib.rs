@@ -9,6 +9,7 @@ pub mod chain;
 pub mod cli;
 pub mod cluster;
 pub mod export;
+pub mod fiat;
 pub mod generate;
 pub mod ingest;
 pub mod labels;

@@ -31,6 +31,41 @@ pub enum ExportError {
     /// Reading addresses failed.
     #[error(transparent)]
     Read(#[from] crate::store::read::ReadError),
+    /// A price is missing or a price file is bad.
+    #[error(transparent)]
+    Price(#[from] crate::fiat::PriceError),
+}
+
+/// The case's pricing, if it has a `[fiat]` section.
+pub fn pricing(run: &CaseRun) -> Result<Option<crate::fiat::Pricing>, ExportError> {
+    use crate::fiat::{PriceSeries, Pricing};
+    let Some(f) = &run.case.fiat else {
+        return Ok(None);
+    };
+    let prices = PriceSeries::read(&run.case.resolve(&f.prices), f.column.as_deref())?;
+    let cross = match &f.cross {
+        Some(c) => Some(PriceSeries::read(
+            &run.case.resolve(c),
+            f.cross_column.as_deref(),
+        )?),
+        None => None,
+    };
+    Ok(Some(Pricing {
+        currency: f.currency.clone(),
+        prices,
+        cross,
+        previous_day: f.previous_day,
+    }))
+}
+
+/// The time of the theft: the block time of the earliest seed.
+pub fn theft_time(run: &CaseRun) -> u32 {
+    let ds = &run.dataset;
+    run.seeds
+        .iter()
+        .map(|s| ds.block_time(ds.tx_height(ds.out_tx(s.out))))
+        .min()
+        .unwrap_or(0)
 }
 
 /// `summary.json`.
@@ -48,6 +83,8 @@ pub struct Summary {
     pub parameters: crate::case::TraceSettings,
     /// Seed outputs and their total.
     pub seeds: SeedSummary,
+    /// The fiat currency of the `*_fiat` fields, with `[fiat]`.
+    pub fiat_currency: Option<String>,
     /// One entry per taint model.
     pub policies: Vec<PolicySummary>,
 }
@@ -97,6 +134,10 @@ pub struct PolicySummary {
     pub superseded_seeds: usize,
     /// Cash-outs by entity.
     pub cashouts: Vec<CashoutSummary>,
+    /// Fiat value of each bucket at the time of each holding (decimal string), with `[fiat]`.
+    pub buckets_fiat: Option<BTreeMap<&'static str, String>>,
+    /// Fiat value of each bucket at the theft's time, with `[fiat]`.
+    pub buckets_fiat_at_theft: Option<BTreeMap<&'static str, String>>,
 }
 
 /// Cash-out totals at one entity.
@@ -119,10 +160,12 @@ pub struct CashoutSummary {
 }
 
 /// Build the summary of a case run.
-pub fn summarize(run: &CaseRun) -> Summary {
+pub fn summarize(run: &CaseRun) -> Result<Summary, ExportError> {
+    let pricing = pricing(run)?;
+    let at_theft = theft_time(run);
     let ds = &run.dataset;
     let manifest = std::fs::read(ds.dir().join(MANIFEST_FILE)).unwrap_or_default();
-    let policies = run
+    let mut policies = run
         .runs
         .iter()
         .map(|r| {
@@ -139,10 +182,32 @@ pub fn summarize(run: &CaseRun) -> Summary {
                 tainted_outputs: r.result.flows.len(),
                 superseded_seeds: r.result.superseded_seeds.len(),
                 cashouts: cashouts(run, &r.result),
+                buckets_fiat: None,
+                buckets_fiat_at_theft: None,
             }
         })
-        .collect();
-    Summary {
+        .collect::<Vec<_>>();
+    if let Some(pricing) = &pricing {
+        for (p, r) in policies.iter_mut().zip(&run.runs) {
+            let mut now: BTreeMap<&'static str, i128> = BTreeMap::new();
+            let mut then: BTreeMap<&'static str, i128> = BTreeMap::new();
+            for e in &r.result.endpoints {
+                let time = endpoint_time(run, e);
+                *now.entry(e.bucket.name()).or_default() +=
+                    pricing.value(e.amount as u128, time)?;
+                *then.entry(e.bucket.name()).or_default() +=
+                    pricing.value(e.amount as u128, at_theft)?;
+            }
+            let fmt = |m: BTreeMap<&'static str, i128>| {
+                m.into_iter()
+                    .map(|(k, v)| (k, crate::fiat::format_minor(v)))
+                    .collect()
+            };
+            p.buckets_fiat = Some(fmt(now));
+            p.buckets_fiat_at_theft = Some(fmt(then));
+        }
+    }
+    Ok(Summary {
         case: run.case.case.name.clone(),
         engine_version: env!("CARGO_PKG_VERSION"),
         case_sha256: run.case.sha256.clone(),
@@ -153,6 +218,7 @@ pub fn summarize(run: &CaseRun) -> Summary {
             manifest_sha256: sha256_hex(&manifest),
         },
         parameters: run.case.trace.clone(),
+        fiat_currency: pricing.as_ref().map(|p| p.currency.clone()),
         seeds: SeedSummary {
             outputs: run.seeds.len(),
             total_sat: run
@@ -162,7 +228,18 @@ pub fn summarize(run: &CaseRun) -> Summary {
                 .sum(),
         },
         policies,
-    }
+    })
+}
+
+/// When an endpoint's holding happened: the block time of its output (or of the fee's tx).
+pub fn endpoint_time(run: &CaseRun, e: &crate::trace::engine::Endpoint) -> u32 {
+    let ds = &run.dataset;
+    let tx = e
+        .out
+        .map(|o| ds.out_tx(o))
+        .or(e.fee_tx)
+        .unwrap_or(crate::store::TxIx(0));
+    ds.block_time(ds.tx_height(tx))
 }
 
 /// Cash-outs of one trace, by entity (sorted by amount, then name).
@@ -206,7 +283,7 @@ pub fn cashouts(run: &CaseRun, result: &crate::trace::engine::TraceResult) -> Ve
 
 /// Write the results directory of a case run; returns the summary.
 pub fn write_results(run: &CaseRun, dir: &Path) -> Result<Summary, ExportError> {
-    let summary = summarize(run);
+    let summary = summarize(run)?;
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ExportError::Io { path, source }

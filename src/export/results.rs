@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, ListBuilder, RecordBatch, StringArray, StringBuilder, TimestampMillisecondArray,
-    UInt32Array, UInt64Array,
+    ArrayRef, Decimal128Array, ListBuilder, RecordBatch, StringArray, StringBuilder,
+    TimestampMillisecondArray, UInt32Array, UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 
@@ -120,11 +120,29 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
         ],
     )?;
 
+    let pricing = super::pricing(run)?;
+    let at_theft = super::theft_time(run);
+    let fiat = |sats: u64, time: u32| -> Result<Option<i128>, ExportError> {
+        Ok(match &pricing {
+            Some(p) => Some(p.value(sats as u128, time)?),
+            None => None,
+        })
+    };
+    let decimal = |v: Vec<Option<i128>>| -> ArrayRef {
+        Arc::new(
+            Decimal128Array::from(v)
+                .with_precision_and_scale(38, 2)
+                .expect("valid precision"),
+        )
+    };
+    let decimal_field = |n: &str| Field::new(n, DataType::Decimal128(38, 2), true);
+
     // endpoints: one row per bucket holding.
     let (mut e_policy, mut e_bucket, mut e_txid, mut e_vout, mut e_addr) =
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut e_entity, mut e_category, mut e_hop, mut e_taint, mut e_height) =
         (vec![], vec![], vec![], vec![], vec![]);
+    let (mut e_fiat, mut e_fiat_theft) = (vec![], vec![]);
     for r in &run.runs {
         for e in &r.result.endpoints {
             e_policy.push(r.policy);
@@ -149,6 +167,8 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             e_category.push(e.label.as_ref().map(|l| l.category.clone()));
             e_hop.push(e.hop);
             e_taint.push(e.amount);
+            e_fiat.push(fiat(e.amount, super::endpoint_time(run, e))?);
+            e_fiat_theft.push(fiat(e.amount, at_theft)?);
         }
     }
     let n = e_policy.len();
@@ -166,6 +186,8 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             Field::new("hop", DataType::UInt32, false),
             Field::new("tainted_value", DataType::UInt64, false),
             Field::new("height", DataType::UInt32, false),
+            decimal_field("fiat_value"),
+            decimal_field("fiat_value_at_theft"),
         ],
         vec![
             Arc::new(StringArray::from(vec![case; n])),
@@ -179,6 +201,8 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             Arc::new(UInt32Array::from(e_hop)),
             Arc::new(UInt64Array::from(e_taint)),
             Arc::new(UInt32Array::from(e_height)),
+            decimal(e_fiat),
+            decimal(e_fiat_theft),
         ],
     )?;
 
