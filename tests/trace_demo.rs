@@ -219,6 +219,7 @@ fn a_rerun_gives_byte_identical_results() {
             "cashouts.parquet",
             "endpoints.parquet",
             "flows.parquet",
+            "loss_band.parquet",
             "paths.parquet",
             "summary.json"
         ]

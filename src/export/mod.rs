@@ -2,6 +2,7 @@
 //! `cashouts.parquet`. Rows are sorted and no wall-clock time is written, so a re-run gives
 //! byte-identical files.
 
+pub mod band;
 pub mod results;
 
 use std::collections::BTreeMap;
@@ -87,6 +88,8 @@ pub struct Summary {
     pub fiat_currency: Option<String>,
     /// One entry per taint model.
     pub policies: Vec<PolicySummary>,
+    /// The loss band over the conserving models: buckets and cash-out entities, min–max.
+    pub loss_band: Vec<band::BandRow>,
 }
 
 /// The dataset a summary refers to.
@@ -228,6 +231,10 @@ pub fn summarize(run: &CaseRun) -> Result<Summary, ExportError> {
                 .sum(),
         },
         policies,
+        loss_band: band::loss_band(run)
+            .into_iter()
+            .filter(|r| r.kind != "endpoint")
+            .collect(),
     })
 }
 
@@ -288,7 +295,9 @@ pub fn write_results(run: &CaseRun, dir: &Path) -> Result<Summary, ExportError> 
         let path = path.to_path_buf();
         move |source| ExportError::Io { path, source }
     };
-    for (name, bytes) in results::tables(run)? {
+    let mut tables = results::tables(run)?;
+    tables.push(band::band_table(run, &band::loss_band(run))?);
+    for (name, bytes) in tables {
         let path = dir.join(name);
         write_atomic(&path, &bytes).map_err(io(&path))?;
     }

@@ -220,7 +220,11 @@ impl Pricing {
             None => Ok(p),
             Some(c) => {
                 let x = c.on(date, self.previous_day)?;
-                p.checked_mul(x).ok_or_else(|| PriceError::Line { path: c.path.clone(), line: 0, message: "price times cross rate overflows".into() })
+                p.checked_mul(x).ok_or_else(|| PriceError::Line {
+                    path: c.path.clone(),
+                    line: 0,
+                    message: "price times cross rate overflows".into(),
+                })
             }
         }
     }

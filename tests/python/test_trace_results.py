@@ -57,3 +57,19 @@ def test_results_in_pandas(demo_results):
     theft = __import__("json").loads((REPO / "datasets" / "demo" / "truth" / "theft.json").read_text())
     # Integer sums in Python: exact.
     assert int(fifo["tainted_value"].astype("object").sum()) == theft["stolen_sat"]
+
+
+def test_loss_band_is_min_and_max_of_the_models(demo_results):
+    duckdb = import_or_need("duckdb")
+    con = duckdb.connect()
+    band = con.execute(
+        f"select kind, key, min_value, max_value from read_parquet('{demo_results}/loss_band.parquet')"
+    ).fetchall()
+    assert band and all(lo <= hi for _, _, lo, hi in band)
+    # Cash-out rows are the min and max over the conserving models' cashouts.parquet rows.
+    per_model = con.execute(
+        f"""select entity, min(tainted_value), max(tainted_value)
+            from read_parquet('{demo_results}/cashouts.parquet') where policy <> 'poison' group by entity"""
+    ).fetchall()
+    cash = {k: (lo, hi) for kind, k, lo, hi in band if kind == "cashout"}
+    assert cash == {e: (lo, hi) for e, lo, hi in per_model}
