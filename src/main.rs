@@ -50,6 +50,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => generate(args, cli.json),
         Command::Trace(args) => trace(args, cli.json),
         Command::Cluster(args) => cluster(args, cli.json),
+        Command::Report(args) => {
+            fundtrace::export::report::write_report(&args.results)
+                .with_context(|| format!("report of {} failed", args.results.display()))?;
+            for f in ["report.html", "report.md", "flow.dot"] {
+                println!("{}", args.results.join(f).display());
+            }
+            Ok(())
+        }
     }
 }
 

@@ -308,3 +308,44 @@ fn backward_from_a_deposit_reaches_the_swept_coinbases() {
     let err = run_err(&["trace", case.to_str().unwrap()]);
     assert!(err.contains("'fifo' does not trace backward"), "{err}");
 }
+
+/// The human report: a self-contained page with the totals table, the loss band and an SVG flow
+/// picture whose nodes include the exchanges reached; Markdown and DOT beside it; deterministic.
+#[test]
+fn report_shows_tables_and_a_flow_picture() {
+    let d = demo(20);
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for dir in [&a, &b] {
+        trace_json(&d, dir);
+        run_ok(&["report", dir.to_str().unwrap()]);
+    }
+    let html = std::fs::read_to_string(a.join("report.html")).unwrap();
+    assert!(html.contains("<table class=\"summary\">") && html.contains("Loss band"));
+    assert!(
+        !html.contains("http://")
+            || html
+                .matches("http://")
+                .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+    );
+    let svg = &html[html.find("<svg").expect("a flow picture")..html.find("</svg>").unwrap()];
+    // The widest path to each of the 10 deposits starts at the sweep output: at least 10 deposit
+    // nodes plus the sweep and the peel chain's change outputs.
+    assert!(svg.matches("<g class=\"node\">").count() >= 11);
+    for exchange in ["Bitbank", "Kraken", "Huobi", "Poloniex"] {
+        assert!(
+            svg.contains(exchange),
+            "{exchange} missing from the flow picture"
+        );
+    }
+    assert!(std::fs::read_to_string(a.join("flow.dot"))
+        .unwrap()
+        .starts_with("digraph"));
+    for f in ["report.html", "report.md", "flow.dot"] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs on a re-run"
+        );
+    }
+}

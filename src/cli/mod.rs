@@ -32,8 +32,18 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Run a case file: trace the seeds forward under its taint models and write the results.
     Trace(TraceArgs),
+    /// Write the human report of a results directory: report.html (self-contained), report.md,
+    /// flow.dot.
+    Report(ReportArgs),
     /// Cluster a dataset's addresses into entities (multi-input with CoinJoin filtering; optional change).
     Cluster(ClusterArgs),
+}
+
+/// Arguments of `fundtrace report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The results directory written by `fundtrace trace`.
+    pub results: PathBuf,
 }
 
 /// Arguments of `fundtrace cluster`.

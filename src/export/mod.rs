@@ -3,6 +3,7 @@
 //! byte-identical files.
 
 pub mod band;
+pub mod report;
 pub mod results;
 
 use std::collections::BTreeMap;

@@ -58,15 +58,17 @@ pub fn read_file(path: &Path, columns: &[&str]) -> Result<Vec<RecordBatch>, Read
         source,
     })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(e.to_string()))?;
-    let schema = builder.parquet_schema();
+    // Top-level columns by name (nested ones, like lists, included whole).
+    let fields = builder.schema().fields().clone();
     let mut indices = Vec::new();
     for name in columns {
-        let ix = (0..schema.num_columns())
-            .find(|&i| schema.column(i).name() == *name)
+        let ix = fields
+            .iter()
+            .position(|f| f.name() == name)
             .ok_or_else(|| bad(format!("no column '{name}'")))?;
         indices.push(ix);
     }
-    let mask = ProjectionMask::leaves(schema, indices);
+    let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
     let reader = builder
         .with_projection(mask)
         .build()

@@ -1,0 +1,357 @@
+//! `fundtrace report RESULTS_DIR`: a self-contained HTML page (no network at view time) and a
+//! Markdown version of a trace's results: parameters and hashes, the totals per bucket and
+//! model, the loss band, the top cash-outs with their widest paths, and a flow picture (SVG
+//! drawn here, no Graphviz needed) plus `flow.dot` for people who use their own tools.
+//!
+//! The flow picture is the petgraph graph of the explained paths: one column per hop, one node
+//! per output on a path (its entity when it is a cash-out), edges as wide as the value they
+//! carry. Everything is sorted, so a re-run gives byte-identical files.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use arrow::array::{Array, ListArray, StringArray, UInt32Array, UInt64Array};
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use super::{coins, ExportError};
+use crate::store::atomic::write_atomic;
+use crate::store::read::read_file;
+
+/// One explained path, as read back from `paths.parquet`.
+#[derive(Debug, Clone)]
+struct PathRow {
+    policy: String,
+    endpoint: String,
+    bucket: String,
+    rank: u32,
+    value: u64,
+    path: Vec<String>,
+}
+
+fn read_paths(dir: &Path) -> Result<Vec<PathRow>, ExportError> {
+    let mut rows = Vec::new();
+    for b in read_file(
+        &dir.join("paths.parquet"),
+        &[
+            "policy",
+            "endpoint",
+            "bucket",
+            "rank",
+            "tainted_value",
+            "path",
+        ],
+    )? {
+        let s = |i: usize| b.column(i).as_any().downcast_ref::<StringArray>().cloned();
+        let (Some(policy), Some(endpoint), Some(bucket)) = (s(0), s(1), s(2)) else {
+            return Err(unexpected(dir));
+        };
+        let rank = b.column(3).as_any().downcast_ref::<UInt32Array>().cloned();
+        let value = b.column(4).as_any().downcast_ref::<UInt64Array>().cloned();
+        let path = b.column(5).as_any().downcast_ref::<ListArray>().cloned();
+        let (Some(rank), Some(value), Some(path)) = (rank, value, path) else {
+            return Err(unexpected(dir));
+        };
+        for i in 0..b.num_rows() {
+            let list = path.value(i);
+            let items = list
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .map_or(Vec::new(), |a| {
+                    (0..a.len()).map(|j| a.value(j).to_string()).collect()
+                });
+            rows.push(PathRow {
+                policy: policy.value(i).into(),
+                endpoint: endpoint.value(i).into(),
+                bucket: bucket.value(i).into(),
+                rank: rank.value(i),
+                value: value.value(i),
+                path: items,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+fn unexpected(dir: &Path) -> ExportError {
+    ExportError::Read(crate::store::read::ReadError::Parquet {
+        path: dir.to_path_buf(),
+        message: "unexpected column types in the results: run `fundtrace trace` again".into(),
+    })
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn short(outpoint: &str) -> String {
+    let (txid, vout) = outpoint.split_once(':').unwrap_or((outpoint, ""));
+    format!("{}…:{vout}", &txid[..txid.len().min(10)])
+}
+
+/// The flow graph of the top paths of one model: nodes are outputs (or entities), edges carry value.
+fn flow_graph(
+    paths: &[PathRow],
+    entities: &BTreeMap<String, String>,
+) -> DiGraph<(String, usize), u64> {
+    let mut g: DiGraph<(String, usize), u64> = DiGraph::new();
+    let mut index: BTreeMap<String, NodeIndex> = BTreeMap::new();
+    for p in paths.iter().filter(|p| p.rank == 1) {
+        let mut prev: Option<NodeIndex> = None;
+        for (hop, o) in p.path.iter().enumerate() {
+            let name = entities
+                .get(o)
+                .map_or_else(|| short(o), |e| format!("{e} ({})", short(o)));
+            let n = *index
+                .entry(o.clone())
+                .or_insert_with(|| g.add_node((name, hop)));
+            if let Some(a) = prev {
+                match g.find_edge(a, n) {
+                    Some(e) => g[e] = g[e].max(p.value),
+                    None => {
+                        g.add_edge(a, n, p.value);
+                    }
+                }
+            }
+            prev = Some(n);
+        }
+    }
+    g
+}
+
+/// An SVG of the flow graph: a column per hop, edges as wide as their value (log scale).
+fn svg(g: &DiGraph<(String, usize), u64>) -> String {
+    let mut columns: BTreeMap<usize, Vec<NodeIndex>> = BTreeMap::new();
+    for n in g.node_indices() {
+        columns.entry(g[n].1).or_default().push(n);
+    }
+    let rows = columns.values().map(Vec::len).max().unwrap_or(1);
+    let (w, h) = (220 * columns.len().max(1) + 40, 40 * rows + 40);
+    let mut pos = vec![(0usize, 0usize); g.node_count()];
+    for (c, nodes) in &columns {
+        for (r, n) in nodes.iter().enumerate() {
+            pos[n.index()] = (30 + 220 * c, 30 + 40 * r);
+        }
+    }
+    let max = g.edge_weights().copied().max().unwrap_or(1).max(1) as f64;
+    let mut out = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n");
+    for e in g.edge_indices() {
+        let (a, b) = g.edge_endpoints(e).expect("edge");
+        let ((x1, y1), (x2, y2)) = (pos[a.index()], pos[b.index()]);
+        let width = 1.0 + 8.0 * ((g[e] as f64).ln_1p() / max.ln_1p());
+        let _ = writeln!(out, "<line x1=\"{}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" stroke=\"#c0392b\" stroke-opacity=\"0.6\" stroke-width=\"{width:.1}\"><title>{}</title></line>", x1 + 150, coins(g[e] as u128));
+    }
+    for n in g.node_indices() {
+        let (x, y) = pos[n.index()];
+        let _ = writeln!(out, "<g class=\"node\"><rect x=\"{x}\" y=\"{}\" width=\"150\" height=\"22\" rx=\"4\" fill=\"#fdebd0\" stroke=\"#935116\"/><text x=\"{}\" y=\"{}\">{}</text></g>", y - 11, x + 4, y + 4, esc(&g[n].0));
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// Write `report.md`, `report.html` and `flow.dot` into the results directory `dir`.
+pub fn write_report(dir: &Path) -> Result<(), ExportError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ExportError::Io { path, source }
+    };
+    let summary_path = dir.join("summary.json");
+    let summary: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&summary_path).map_err(io(&summary_path))?,
+    )
+    .map_err(|e| ExportError::Io {
+        path: summary_path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    let paths = read_paths(dir)?;
+    let policies = summary["policies"].as_array().cloned().unwrap_or_default();
+    // Entities of cash-out endpoints, from the summary's per-model cash-outs is not per output:
+    // read them from endpoints.parquet.
+    let mut entities = BTreeMap::new();
+    for b in read_file(&dir.join("endpoints.parquet"), &["txid", "vout", "entity"])? {
+        let t = b.column(0).as_any().downcast_ref::<StringArray>().cloned();
+        let v = b.column(1).as_any().downcast_ref::<UInt32Array>().cloned();
+        let e = b.column(2).as_any().downcast_ref::<StringArray>().cloned();
+        let (Some(t), Some(v), Some(e)) = (t, v, e) else {
+            return Err(unexpected(dir));
+        };
+        for i in 0..b.num_rows() {
+            if !e.is_null(i) && !t.is_null(i) {
+                entities.insert(
+                    format!("{}:{}", t.value(i), v.value(i)),
+                    e.value(i).to_string(),
+                );
+            }
+        }
+    }
+    let first_model = policies
+        .iter()
+        .find(|p| p["conserves"] == true)
+        .or(policies.first());
+    let model = first_model
+        .and_then(|p| p["policy"].as_str())
+        .unwrap_or("")
+        .to_string();
+    let model_paths: Vec<PathRow> = paths
+        .iter()
+        .filter(|p| p.policy == model)
+        .cloned()
+        .collect();
+    let graph = flow_graph(&model_paths, &entities);
+    let picture = svg(&graph);
+    let dot = format!(
+        "{:?}",
+        petgraph::dot::Dot::with_config(
+            &graph.map(|_, n| n.0.clone(), |_, e| coins(*e as u128)),
+            &[]
+        )
+    );
+
+    // Markdown.
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# Trace report: {}\n",
+        summary["case"].as_str().unwrap_or("")
+    );
+    let _ = writeln!(
+        md,
+        "- engine {} · case sha256 `{}`",
+        summary["engine_version"].as_str().unwrap_or(""),
+        summary["case_sha256"].as_str().unwrap_or("")
+    );
+    let _ = writeln!(
+        md,
+        "- dataset {} tip {} `{}` · manifest sha256 `{}`",
+        summary["dataset"]["chain"].as_str().unwrap_or(""),
+        summary["dataset"]["tip_height"],
+        summary["dataset"]["tip_hash"].as_str().unwrap_or(""),
+        summary["dataset"]["manifest_sha256"].as_str().unwrap_or("")
+    );
+    let _ = writeln!(
+        md,
+        "- seeds: {} outputs, {} coins\n",
+        summary["seeds"]["outputs"],
+        coins(summary["seeds"]["total_sat"].as_u64().unwrap_or(0) as u128)
+    );
+    let buckets: Vec<String> = policies
+        .first()
+        .and_then(|p| p["buckets"].as_object())
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let _ = writeln!(
+        md,
+        "## Totals by bucket (coins)\n\n| model | {} | check |",
+        buckets.join(" | ")
+    );
+    let _ = writeln!(md, "|---|{}---|", "---|".repeat(buckets.len()));
+    for p in &policies {
+        let cells: Vec<String> = buckets
+            .iter()
+            .map(|b| coins(p["buckets"][b].as_u64().unwrap_or(0) as u128))
+            .collect();
+        let check = match p["conservation_holds"].as_bool() {
+            Some(true) => "conserved",
+            Some(false) => "NOT conserved",
+            None => "reach",
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {check} |",
+            p["policy"].as_str().unwrap_or(""),
+            cells.join(" | ")
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n## Loss band across models (coins)\n\n| kind | key | min | max |\n|---|---|---|---|"
+    );
+    for r in summary["loss_band"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            r["kind"].as_str().unwrap_or(""),
+            r["key"].as_str().unwrap_or(""),
+            coins(r["min_sat"].as_u64().unwrap_or(0) as u128),
+            coins(r["max_sat"].as_u64().unwrap_or(0) as u128)
+        );
+    }
+    let _ = writeln!(md, "\n## Top cash-outs ({model}) and their widest paths\n");
+    for p in model_paths
+        .iter()
+        .filter(|p| p.bucket == "cashed-out" && p.rank == 1)
+    {
+        let who = entities.get(&p.endpoint).cloned().unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "- **{who}** `{}`: {} coins over {} hops: {}",
+            p.endpoint,
+            coins(p.value as u128),
+            p.path.len().saturating_sub(1),
+            p.path
+                .iter()
+                .map(|o| format!("`{}`", short(o)))
+                .collect::<Vec<_>>()
+                .join(" → ")
+        );
+    }
+    // HTML: the same content, self-contained.
+    let mut html = String::from("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>fundtrace report</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 8px;text-align:right}th{background:#eee}</style></head><body>\n");
+    let mut in_table = false;
+    for line in md.lines() {
+        if let Some(h) = line.strip_prefix("# ") {
+            let _ = writeln!(html, "<h1>{}</h1>", esc(h));
+        } else if let Some(h) = line.strip_prefix("## ") {
+            if h.starts_with("Top cash-outs") {
+                let _ = writeln!(html, "<h2>Flow picture ({})</h2>\n{picture}", esc(&model));
+            }
+            let _ = writeln!(html, "<h2>{}</h2>", esc(h));
+        } else if line.starts_with('|') {
+            if line.starts_with("|---") {
+                continue;
+            }
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            let tag = if in_table { "td" } else { "th" };
+            if !in_table {
+                html.push_str("<table class=\"summary\">\n");
+                in_table = true;
+            }
+            let _ = writeln!(
+                html,
+                "<tr>{}</tr>",
+                cells
+                    .iter()
+                    .map(|c| format!("<{tag}>{}</{tag}>", esc(c)))
+                    .collect::<String>()
+            );
+        } else {
+            if in_table {
+                html.push_str("</table>\n");
+                in_table = false;
+            }
+            if let Some(item) = line.strip_prefix("- ") {
+                let _ = writeln!(
+                    html,
+                    "<p>{}</p>",
+                    esc(&item.replace('`', "").replace("**", ""))
+                );
+            }
+        }
+    }
+    if in_table {
+        html.push_str("</table>\n");
+    }
+    html.push_str("</body></html>\n");
+    for (name, text) in [
+        ("report.md", &md),
+        ("report.html", &html),
+        ("flow.dot", &dot),
+    ] {
+        let path = dir.join(name);
+        write_atomic(&path, text.as_bytes()).map_err(io(&path))?;
+    }
+    Ok(())
+}
