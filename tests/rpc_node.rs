@@ -269,3 +269,43 @@ fn mweb_blocks_from_a_live_node_ingest_both_ways() {
     let ds = fundtrace::store::Dataset::open(&by_rpc).unwrap();
     assert_eq!(ds.block_count() as u64, height + 1);
 }
+
+/// A node still in initial block download (a fresh regtest node: its tip, the genesis, is years
+/// old) is refused with the cause and the fix; `--to` ingests what it has.
+#[test]
+fn a_syncing_node_is_named_and_to_ingests_what_it_has() {
+    let Some(node) = LitecoinNode::start() else {
+        return;
+    };
+    let info = node.call("getblockchaininfo", &[]);
+    assert_eq!(
+        info["initialblockdownload"], true,
+        "a fresh regtest node is in IBD"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    let cookie = node.cookie();
+    let args = [
+        "ingest",
+        "--rpc",
+        &node.url,
+        "--cookie",
+        cookie.to_str().unwrap(),
+        "--chain",
+        "litecoin-regtest",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let err = run_err(&args);
+    assert!(
+        err.contains("still in initial block download") && err.contains("--to 0"),
+        "{err}"
+    );
+    let mut with_to = args.to_vec();
+    with_to.extend(["--to", "0"]);
+    run_ok(&with_to);
+    assert_eq!(
+        fundtrace::store::Dataset::open(&out).unwrap().block_count(),
+        1
+    );
+}
