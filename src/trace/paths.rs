@@ -36,19 +36,27 @@ struct Candidate {
     back: Option<(NodeIndex, usize)>,
 }
 
-/// The flow graph of a trace: nodes are tainted outputs, edges carry the taint moved.
-pub fn flow_graph(result: &TraceResult) -> (DiGraph<OutIx, u64>, HashMap<OutIx, NodeIndex>) {
-    let mut graph = DiGraph::with_capacity(result.flows.len(), result.edges.len());
-    let mut index = HashMap::with_capacity(result.flows.len());
-    for f in &result.flows {
-        index.entry(f.out).or_insert_with(|| graph.add_node(f.out));
+/// The flow graph of a trace: nodes are tainted outputs, edges carry the taint moved. Node `i`
+/// is the `i`-th distinct output of `result.flows` (which is sorted by output), so the index of
+/// an output is a binary search away.
+pub fn flow_graph(result: &TraceResult) -> (DiGraph<OutIx, u64>, Vec<OutIx>) {
+    let mut outs: Vec<OutIx> = result.flows.iter().map(|f| f.out).collect();
+    outs.dedup();
+    debug_assert!(
+        outs.windows(2).all(|w| w[0] < w[1]),
+        "flows are sorted by output"
+    );
+    let mut graph = DiGraph::with_capacity(outs.len(), result.edges.len());
+    for &o in &outs {
+        graph.add_node(o);
     }
+    let node = |o: OutIx| outs.binary_search(&o).ok().map(NodeIndex::new);
     for e in &result.edges {
-        if let (Some(&a), Some(&b)) = (index.get(&e.from), index.get(&e.to)) {
+        if let (Some(a), Some(b)) = (node(e.from), node(e.to)) {
             graph.add_edge(a, b, e.amount);
         }
     }
-    (graph, index)
+    (graph, outs)
 }
 
 /// The endpoints worth explaining: every cash-out, then the largest other endpoint outputs by
@@ -80,7 +88,7 @@ pub fn widest_paths(result: &TraceResult, k: usize, endpoints: &[OutIx]) -> Vec<
     if k == 0 {
         return Vec::new();
     }
-    let (graph, index) = flow_graph(result);
+    let (graph, outs) = flow_graph(result);
     // Forward edges go to later outputs, backward edges to earlier ones: either way a DAG.
     let order = match petgraph::algo::toposort(&graph, None) {
         Ok(order) => order,
@@ -124,9 +132,10 @@ pub fn widest_paths(result: &TraceResult, k: usize, endpoints: &[OutIx]) -> Vec<
     }
     let mut paths = Vec::new();
     for &end in endpoints {
-        let Some(&node) = index.get(&end) else {
+        let Ok(i) = outs.binary_search(&end) else {
             continue;
         };
+        let node = NodeIndex::new(i);
         for (rank, c) in best[node.index()].iter().enumerate() {
             let mut outputs = vec![graph[node]];
             let mut back = c.back;
