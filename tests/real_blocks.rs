@@ -384,6 +384,34 @@ fn ingest_continues_from_the_tip_and_matches_a_single_run() {
     let again = ingest(&dir, "bitcoin", &steps, &["--partition-blocks", "500"]);
     assert!(again.contains("nothing new"), "{again}");
     assert_eq!(tree_digest(&whole), tree_digest(&steps));
+    // A source with fewer blocks than the dataset (a node still syncing, a partial copy) is an
+    // error that changes nothing, never a rollback.
+    let short = tmp.path().join("short");
+    std::fs::create_dir(&short).unwrap();
+    let bytes = std::fs::read(dir.join("blk_0-4312.dat")).unwrap();
+    write_blk(
+        &short.join("blk00000.dat"),
+        MAINNET_MAGIC,
+        &frames(&bytes)[..1000],
+    );
+    let before = tree_digest(&steps);
+    let err = run_err(&[
+        "ingest",
+        "--blocks-dir",
+        short.to_str().unwrap(),
+        "--chain",
+        "bitcoin",
+        "--out",
+        steps.to_str().unwrap(),
+        "--partition-blocks",
+        "500",
+    ]);
+    assert!(
+        err.contains("has no block at the dataset's tip height 4312")
+            && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(before, tree_digest(&steps));
     // Another chain into the same dataset is refused.
     let err = run_err(&[
         "ingest",

@@ -143,7 +143,15 @@ pub fn ingest_blk(
         tracing::warn!("{note}");
     }
     let mut notes: Vec<String> = index.notes().iter().map(|n| n.to_string()).collect();
-    let on_chain = |h: u32| index.chain().get(h as usize).map(|b| b.hash.to_string());
+    use crate::store::rollback::SourceBlock;
+    let on_chain = |h: u32| -> Result<SourceBlock, std::convert::Infallible> {
+        Ok(index
+            .chain()
+            .get(h as usize)
+            .map_or(SourceBlock::Missing, |b| {
+                SourceBlock::Hash(b.hash.to_string())
+            }))
+    };
     notes.extend(crate::store::rollback::roll_back_if_diverged(
         &job.out,
         "the best chain of the files",

@@ -341,10 +341,16 @@ pub fn ingest_rpc(
     notes.extend(crate::store::rollback::roll_back_if_diverged(
         &job.out,
         "the node's chain",
-        |h| node.block_hash(h).ok(),
+        |h| match node.block_hash(h) {
+            Ok(hash) => Ok(crate::store::rollback::SourceBlock::Hash(hash)),
+            // Bitcoin Core answers -8 "Block height out of range" above its tip.
+            Err(RpcError::Call { detail, .. }) if detail.contains("out of range") => {
+                Ok(crate::store::rollback::SourceBlock::Missing)
+            }
+            Err(e) => Err(e),
+        },
     )?);
-    let writer = DatasetWriter::open(&job.out, job.chain, job.policy)?;
-    let mut writer = writer;
+    let mut writer = DatasetWriter::open(&job.out, job.chain, job.policy)?;
     let from = writer.next_height();
     let safe = node_height.saturating_sub(job.confirmations as u64) as u32;
     let to = job.to_height.map_or(safe, |t| t.min(safe));

@@ -73,12 +73,24 @@ pub fn rollback(dir: &Path, last_shared: Option<u32>) -> Result<Option<u32>, Sto
     Ok(tip_height)
 }
 
-/// If the stored tip is not on the source's chain (`source_hash` gives the source's block hash at
-/// a height), roll back below the last shared block; returns a note saying what happened.
-pub fn roll_back_if_diverged(
+/// What a source (a node, the blk files) has at a height.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceBlock {
+    /// The block hash there (display hex).
+    Hash(String),
+    /// The source's chain does not reach that height.
+    Missing,
+}
+
+/// If the stored tip is not on the source's chain, roll back below the last shared block;
+/// returns a note saying what happened. Nothing is rolled back when the source is shorter than
+/// the dataset (a node still syncing, a directory with fewer blocks: an error says so) or when
+/// asking the source fails (the error is returned): only a block the source positively has, with
+/// another hash, counts as a reorg.
+pub fn roll_back_if_diverged<E: std::fmt::Display>(
     dir: &Path,
     source: &str,
-    source_hash: impl Fn(u32) -> Option<String>,
+    source_hash: impl Fn(u32) -> Result<SourceBlock, E>,
 ) -> Result<Option<String>, StoreError> {
     let Some(manifest) = Manifest::read(dir)? else {
         return Ok(None);
@@ -86,17 +98,34 @@ pub fn roll_back_if_diverged(
     let Some(tip) = manifest.tip.clone() else {
         return Ok(None);
     };
-    if source_hash(tip.height).as_deref() == Some(tip.hash.as_str()) {
-        return Ok(None);
+    let ask = |h: u32| source_hash(h).map_err(|e| StoreError::Source(format!("{source}: {e}")));
+    match ask(tip.height)? {
+        SourceBlock::Hash(h) if h == tip.hash => return Ok(None),
+        SourceBlock::Hash(_) => {}
+        SourceBlock::Missing => {
+            return Err(StoreError::Source(format!(
+                "{source} has no block at the dataset's tip height {}: it is behind the dataset (still syncing, or fewer blocks); \
+                 nothing was changed: wait for it, or ingest into another --out directory",
+                tip.height
+            )))
+        }
     }
+    let hashes =
+        MappedColumn::<[u8; 32]>::open(dir, CacheColumn::BlockHash, manifest.counts.blocks)?;
+    let stored = |h: u32| -> String {
+        hashes.as_slice()[h as usize]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
     let mut last_shared = None;
     for h in (0..tip.height).rev() {
-        let stored = stored_hash(dir, &manifest, h)?;
-        if stored.is_some() && source_hash(h) == stored {
+        if ask(h)? == SourceBlock::Hash(stored(h)) {
             last_shared = Some(h);
             break;
         }
     }
+    drop(hashes);
     let kept = rollback(dir, last_shared)?;
     let show = |h: Option<u32>| h.map_or("none".to_string(), |h| h.to_string());
     Ok(Some(format!(

@@ -134,6 +134,9 @@ pub enum StoreError {
     /// Another process holds the dataset.
     #[error(transparent)]
     Lock(#[from] super::lock::LockError),
+    /// The source of blocks cannot confirm the stored chain (behind, or failing).
+    #[error("{0}")]
+    Source(String),
     /// An id space ran out (more than 2^32 transactions or scripts).
     #[error("the dataset would exceed {0} ids; split it by height range")]
     IdOverflow(&'static str),
