@@ -204,6 +204,18 @@ fn why_view(ds: &Dataset, a: &str, b: &str) -> anyhow::Result<serde_json::Value>
             ds.dir().display()
         );
     }
+    if crate::cluster::load_clusters(ds).is_none() {
+        bail!("the clusters of {} are missing or older than the dataset: run `fundtrace cluster {}` again", ds.dir().display(), ds.dir().display());
+    }
+    // The form ingest writes (lowercase bech32, CashAddr with prefix…), however it was typed.
+    let chain = ds.manifest().chain;
+    let canonical = |x: &str| {
+        chain
+            .address_to_script(x)
+            .map_or_else(|_| x.to_string(), |s| chain.script_to_address(&s))
+    };
+    let (ca, cb) = (canonical(a), canonical(b));
+    let (a, b) = (ca.as_str(), cb.as_str());
     let wanted = [a, b].into_iter().collect();
     let found = crate::store::dataset::find_addresses(ds, &wanted)?;
     let id = |x: &str| {
@@ -243,6 +255,12 @@ fn why_view(ds: &Dataset, a: &str, b: &str) -> anyhow::Result<serde_json::Value>
             );
         };
         for i in 0..batch.num_rows() {
+            if x.value(i) as usize >= n || y.value(i) as usize >= n {
+                bail!(
+                    "{} refers to scripts the dataset does not have: run `fundtrace cluster` again",
+                    path.display()
+                );
+            }
             graph.add_edge(
                 NodeIndex::new(x.value(i) as usize),
                 NodeIndex::new(y.value(i) as usize),
@@ -295,6 +313,11 @@ fn why_view(ds: &Dataset, a: &str, b: &str) -> anyhow::Result<serde_json::Value>
         node = prev;
     }
     steps.reverse();
-    let weak = steps.iter().any(|s| s["heuristic"] != "multi-input");
+    let weak = steps.iter().any(|s| {
+        s["heuristic"]
+            .as_str()
+            .and_then(crate::cluster::heuristics::by_name)
+            .is_none_or(|h| h.weak())
+    });
     Ok(json!({"a": a, "b": b, "same_cluster": true, "through_weak_links": weak, "steps": steps}))
 }

@@ -87,9 +87,14 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A Markdown table cell: a pipe would split it.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
 fn short(outpoint: &str) -> String {
     let (txid, vout) = outpoint.split_once(':').unwrap_or((outpoint, ""));
-    format!("{}…:{vout}", &txid[..txid.len().min(10)])
+    format!("{}…:{vout}", txid.chars().take(10).collect::<String>())
 }
 
 /// The flow graph of the top paths of one model: nodes are outputs (or entities), edges carry value.
@@ -274,7 +279,7 @@ pub fn write_report(dir: &Path) -> Result<(), ExportError> {
             md,
             "| {} | {} | {} | {} |",
             r["kind"].as_str().unwrap_or(""),
-            r["key"].as_str().unwrap_or(""),
+            cell(r["key"].as_str().unwrap_or("")),
             coins(r["min_sat"].as_u64().unwrap_or(0) as u128),
             coins(r["max_sat"].as_u64().unwrap_or(0) as u128)
         );

@@ -24,14 +24,17 @@ pub struct Decimal {
 }
 
 impl Decimal {
-    /// Parse `123.45`, `-0.5`, `7`: the exact value written (no floating point).
+    /// Parse `123.45`, `7`, `.5`: the exact non-negative value written (no floating point, no
+    /// exponents, at most 18 decimal places).
     pub fn parse(text: &str) -> Option<Decimal> {
         let t = text.trim();
-        let (neg, t) = t.strip_prefix('-').map_or((false, t), |r| (true, r));
         let (int, frac) = t.split_once('.').unwrap_or((t, ""));
         if int.is_empty() && frac.is_empty()
             || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
         {
+            return None;
+        }
+        if frac.len() > 18 {
             return None;
         }
         let digits = format!("{int}{frac}");
@@ -41,7 +44,7 @@ impl Decimal {
             digits.parse().ok()?
         };
         Some(Decimal {
-            mantissa: if neg { -mantissa } else { mantissa },
+            mantissa,
             scale: frac.len() as u32,
         })
     }
@@ -58,7 +61,8 @@ impl Decimal {
 /// Divide with rounding half to even.
 fn div_round_half_even(n: i128, d: i128) -> i128 {
     let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
-    match (2 * r).cmp(&d) {
+    // Compare r with d − r rather than 2r with d: no overflow.
+    match r.cmp(&(d - r)) {
         std::cmp::Ordering::Less => q,
         std::cmp::Ordering::Greater => q + 1,
         std::cmp::Ordering::Equal => q + (q & 1),
@@ -103,6 +107,14 @@ pub enum PriceError {
         line: usize,
         /// What is wrong.
         message: String,
+    },
+    /// A value too large for exact arithmetic.
+    #[error("the fiat value of {sats} base units at {price} overflows exact arithmetic; check the price file")]
+    Overflow {
+        /// The amount.
+        sats: u128,
+        /// The price, as written.
+        price: String,
     },
     /// No price for a date.
     #[error("no {pair} price for {date} in {path}; add it, or set [fiat] previous_day = true to use the last earlier close")]
@@ -172,7 +184,9 @@ impl PriceSeries {
                 .map_err(|e| err(i + 2, format!("date '{d}': {e}")))?;
             let price = Decimal::parse(v)
                 .ok_or_else(|| err(i + 2, format!("price '{v}' is not a decimal number")))?;
-            closes.insert(date, price);
+            if closes.insert(date, price).is_some() {
+                return Err(err(i + 2, format!("{date} appears twice")));
+            }
         }
         Ok(PriceSeries {
             path: path.into(),
@@ -232,7 +246,12 @@ impl Pricing {
     /// The value of `sats` at `unix_time`, in minor units.
     pub fn value(&self, sats: u128, unix_time: u32) -> Result<i128, PriceError> {
         let price = self.price_at(unix_time)?;
-        Ok(fiat_minor_units(sats, price).unwrap_or(i128::MAX))
+        fiat_minor_units(sats, price)
+            .filter(|v| v.unsigned_abs() < 10u128.pow(38))
+            .ok_or_else(|| PriceError::Overflow {
+                sats,
+                price: format!("{}e-{}", price.mantissa, price.scale),
+            })
     }
 }
 
@@ -258,6 +277,15 @@ mod tests {
         );
         assert_eq!(Decimal::parse("1.2.3"), None);
         assert_eq!(Decimal::parse("abc"), None);
+        assert_eq!(Decimal::parse("-5"), None, "no negative prices");
+        assert_eq!(Decimal::parse("1e5"), None, "no exponents");
+        assert_eq!(
+            Decimal::parse(".5"),
+            Some(Decimal {
+                mantissa: 5,
+                scale: 1
+            })
+        );
         // 1 BTC at 728796.18 → 728796.18 exactly; 1 sat → 0.00728796… → 0.01 after rounding.
         let p = Decimal::parse("728796.18").unwrap();
         assert_eq!(fiat_minor_units(100_000_000, p), Some(72_879_618));
@@ -271,6 +299,7 @@ mod tests {
         assert_eq!(div_round_half_even(5, 2), 2);
         assert_eq!(div_round_half_even(7, 2), 4);
         assert_eq!(div_round_half_even(-5, 2), -2);
+        assert_eq!(div_round_half_even(i128::MAX - 1, i128::MAX), 1);
         assert_eq!(div_round_half_even(9, 4), 2);
     }
 }

@@ -134,20 +134,22 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
         .map(|c| c.to_ascii_lowercase())
         .collect();
     let mut stops: HashMap<ScriptId, StopLabel> = HashMap::new();
-    let mut definers: HashSet<ScriptId> = HashSet::new();
+    // The first cluster-defining label of each script (it may differ from its first label).
+    let mut definers: HashMap<ScriptId, StopLabel> = HashMap::new();
     let mut resolved = Vec::with_capacity(labels.len());
     for label in labels {
         let script = scripts.get(label.address.as_str()).copied();
         if let Some(s) = script {
             if stop_categories.contains(&label.category) {
                 // The first label of a script wins (files in case order, lines in file order).
-                if label.cluster_definer {
-                    definers.insert(s);
-                }
-                stops.entry(s).or_insert_with(|| StopLabel {
+                let stop = StopLabel {
                     entity: label.entity.clone(),
                     category: label.category.clone(),
-                });
+                };
+                if label.cluster_definer {
+                    definers.entry(s).or_insert_with(|| stop.clone());
+                }
+                stops.entry(s).or_insert(stop);
             }
         }
         resolved.push((label, script));
@@ -156,8 +158,7 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
     if case.labels.resolve_clusters {
         if let Some(cluster_of) = crate::cluster::load_clusters(&dataset) {
             let mut by_cluster: HashMap<u32, StopLabel> = HashMap::new();
-            let mut labelled: Vec<(&ScriptId, &StopLabel)> =
-                stops.iter().filter(|(s, _)| definers.contains(s)).collect();
+            let mut labelled: Vec<(&ScriptId, &StopLabel)> = definers.iter().collect();
             labelled.sort_by_key(|(s, _)| **s);
             for (s, label) in labelled {
                 let c = cluster_of[s.index()];
@@ -312,8 +313,9 @@ fn resolve_seeds(
             amount: amount.unwrap_or(u64::MAX).min(ds.value(out)),
         });
     }
-    seeds.sort();
-    seeds.dedup();
+    // One seed per output (the largest amount asked for), as the engines count it.
+    seeds.sort_by(|a, b| a.out.cmp(&b.out).then(b.amount.cmp(&a.amount)));
+    seeds.dedup_by_key(|s| s.out);
     if seeds.is_empty() {
         return Err("no output matches the seeds (check from_height/to_height)".into());
     }
