@@ -50,6 +50,10 @@ fn every_real_tagpack_imports_and_zaif_comes_out_right() {
             ("perpetrator", Some("zaif"), Some("service_hack"))
         );
     }
+    // GraphSense's `mixing_service` is fundtrace's `mixer` (walletexplorer.yaml tags mixers).
+    let (we, _) = read_tagpack(&dir.join("walletexplorer.yaml"), Chain::Bitcoin).unwrap();
+    assert!(we.iter().any(|l| l.category == "mixer"));
+    assert!(we.iter().all(|l| l.category != "mixing_service"));
     let zaif: Vec<_> = hacks
         .iter()
         .filter(|l| l.entity == "zaif" && l.category == "exchange")

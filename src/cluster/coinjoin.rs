@@ -4,6 +4,8 @@
 //! Shapes, checked in this order (`participants` is the largest number of outputs sharing one
 //! non-zero value):
 //! - **Whirlpool**: 5 inputs, 5 outputs, all of one pool denomination (0.001, 0.01, 0.05 or 0.5 BTC).
+//! - **WabiSabi** (Wasabi 2): 50 or more inputs and outputs, at least half of the outputs sharing
+//!   their value with another output (standard denominations).
 //! - **Wasabi**: at least 10 participants at about 0.1 BTC (0.09–0.11), no more participants than inputs.
 //! - **JoinMarket**: 3 or more participants, no more than inputs, and at most one change output
 //!   per participant plus one (`outputs ≤ 2·participants + 1`).
@@ -21,8 +23,10 @@ pub const WHIRLPOOL_POOLS: [u64; 4] = [100_000, 1_000_000, 5_000_000, 50_000_000
 pub enum CoinJoinKind {
     /// Samourai Whirlpool 5×5.
     Whirlpool,
-    /// Wasabi (many ~0.1 BTC outputs).
+    /// Wasabi 1 (many ~0.1 BTC outputs).
     Wasabi,
+    /// Wasabi 2 / WabiSabi (many inputs and outputs over many standard denominations).
+    WabiSabi,
     /// JoinMarket (equal outputs plus change).
     JoinMarket,
     /// Any other equal-output mix.
@@ -45,6 +49,12 @@ pub fn detect(inputs: usize, outputs: &[u64]) -> Option<CoinJoinKind> {
         .max_by_key(|&(v, c)| (c, v))?;
     if inputs == 5 && outputs.len() == 5 && participants == 5 && WHIRLPOOL_POOLS.contains(&value) {
         return Some(CoinJoinKind::Whirlpool);
+    }
+    // WabiSabi: large rounds whose outputs mostly share their value with another output,
+    // spread over many denominations (so no single value has a majority).
+    let shared: usize = counts.values().filter(|&&c| c >= 2).sum();
+    if inputs >= 50 && outputs.len() >= 50 && 2 * shared >= outputs.len() {
+        return Some(CoinJoinKind::WabiSabi);
     }
     if participants < 2 || participants > inputs {
         return None;
@@ -78,6 +88,19 @@ mod tests {
         let mut outs = vec![10_000_000u64; 40];
         outs.extend([3_456_789, 7_000_001, 123_456]);
         assert_eq!(detect(45, &outs), Some(CoinJoinKind::Wasabi));
+    }
+
+    #[test]
+    fn wabisabi_rounds_over_many_denominations() {
+        // 120 outputs: 20 values × 5 outputs each, plus 20 odd changes; 80 inputs.
+        let mut outs: Vec<u64> = (0..20u64)
+            .flat_map(|d| std::iter::repeat_n(5_000 * 3u64.pow((d % 10) as u32) + d, 5))
+            .collect();
+        outs.extend((0..20u64).map(|i| 777_001 + i * 13));
+        assert_eq!(detect(80, &outs), Some(CoinJoinKind::WabiSabi));
+        // An exchange's batch withdrawal: 60 inputs, 60 distinct amounts: not a CoinJoin.
+        let batch: Vec<u64> = (0..60u64).map(|i| 1_000_000 + i * 1_111).collect();
+        assert_eq!(detect(60, &batch), None);
     }
 
     #[test]

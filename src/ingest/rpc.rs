@@ -225,7 +225,9 @@ enum Failure {
 
 fn classify(detail: &str) -> Failure {
     let d = detail.to_ascii_lowercase();
-    if d.contains("401") || d.contains("unauthorized") {
+    // The transport says "unexpected HTTP code: N"; node errors say "code: -N". Match those
+    // forms, not bare numbers, which also occur inside hashes.
+    if d.contains("http code: 401") || d.contains("http code: 403") || d.contains("unauthorized") {
         Failure::Unauthorized
     } else if d.contains("connection refused")
         || d.contains("no route")
@@ -234,13 +236,38 @@ fn classify(detail: &str) -> Failure {
         Failure::Unreachable
     } else if d.contains("timed out")
         || d.contains("timeout")
-        || d.contains("-28")
+        || d.contains("http code: 503")
+        || d.contains("work queue depth")
+        || d.contains("code: -28")
         || d.contains("loading")
-        || d.contains("warm")
     {
         Failure::Transient
     } else {
         Failure::Fatal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_classified_by_their_form_not_by_digits() {
+        assert_eq!(classify("unexpected HTTP code: 401"), Failure::Unauthorized);
+        assert_eq!(classify("unexpected HTTP code: 503"), Failure::Transient);
+        assert_eq!(
+            classify("RpcError { code: -28, message: \"Loading block index…\" }"),
+            Failure::Transient
+        );
+        assert_eq!(
+            classify("Connection refused (os error 111)"),
+            Failure::Unreachable
+        );
+        // A hash that happens to hold "401" or "-28" is not a credential or warm-up error.
+        assert_eq!(
+            classify("Block 0000401a-28ff not found (code: -5)"),
+            Failure::Fatal
+        );
     }
 }
 

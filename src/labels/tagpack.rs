@@ -4,8 +4,9 @@
 //!
 //! Mapping to a [`Label`]:
 //! - entity: the tag's `actor` if set, else its `label`;
-//! - category: the tag's `category`; without one, a tag with an `abuse` is `perpetrator`;
-//!   otherwise `unknown`;
+//! - category: the tag's `category` in fundtrace's words (`mixing_service` → `mixer`, `market`
+//!   → `darknet`, `wallet_service` → `service`); without one, a tag with an `abuse` is
+//!   `perpetrator`; otherwise `unknown`;
 //! - actor: `actor`, or for a `service_hack` tag labelled "X hack" the hacked service `x`;
 //! - confidence: GraphSense's levels mapped to 0–100 (authority_data and ownership 100,
 //!   service_data 90, forensic 70, web_crawl 50, untrusted_transaction 20, others 50);
@@ -34,6 +35,19 @@ pub fn currency(chain: Chain) -> &'static str {
         Chain::Litecoin | Chain::LitecoinRegtest => "LTC",
         Chain::Monacoin => "MONA",
         Chain::BitcoinCash => "BCH",
+    }
+}
+
+/// GraphSense's category names in fundtrace's vocabulary (DESIGN.md: exchange, mixer,
+/// gambling, darknet, service, victim, perpetrator); others are kept as written.
+pub fn category_name(graphsense: &str) -> &str {
+    match graphsense {
+        "mixing_service" | "mixer" => "mixer",
+        "market" | "darknet_market" => "darknet",
+        "wallet_service" | "payment_processor" | "service" => "service",
+        "exchange" => "exchange",
+        "gambling" => "gambling",
+        other => other,
     }
 }
 
@@ -111,7 +125,7 @@ pub fn read_tagpack(path: &Path, chain: Chain) -> Result<(Vec<Label>, TagPackRep
                 .flatten()
         });
         let category = field("category")
-            .map(|c| c.to_ascii_lowercase())
+            .map(|c| category_name(&c.to_ascii_lowercase()).to_string())
             .unwrap_or_else(|| {
                 if abuse.is_some() {
                     "perpetrator".into()
