@@ -142,14 +142,7 @@ fn demo_trace_reports_buckets_in_jpy() {
     )
     .unwrap();
     let out = tmp.path().join("r");
-    let summary: serde_json::Value = serde_json::from_str(&run_ok(&[
-        "trace",
-        case.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ]))
-    .unwrap();
+    let summary = trace_summary(&case, &out);
     assert_eq!(summary["fiat_currency"], "JPY");
     // The demo's theft block (111) is at 2018-09-01 + 110 × 600 s: still 2018-09-01.
     let text = std::fs::read_to_string(&jpy).unwrap();

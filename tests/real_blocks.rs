@@ -503,14 +503,7 @@ fn forward_from_block_9_coinbase_reaches_hal_with_10_btc_at_hop_1() {
     )
     .unwrap();
     let results = tmp.path().join("results");
-    let summary: serde_json::Value = serde_json::from_str(&run_ok(&[
-        "trace",
-        case.to_str().unwrap(),
-        "--out",
-        results.to_str().unwrap(),
-        "--json",
-    ]))
-    .unwrap();
+    let summary = trace_summary(&case, &results);
     let policies = summary["policies"].as_array().unwrap();
     assert_eq!(policies.len(), 5);
     for p in policies {
@@ -586,14 +579,7 @@ fn backward_from_hal_is_mined_in_block_9() {
     )
     .unwrap();
     let results = tmp.path().join("r");
-    let summary: serde_json::Value = serde_json::from_str(&run_ok(&[
-        "trace",
-        case.to_str().unwrap(),
-        "--out",
-        results.to_str().unwrap(),
-        "--json",
-    ]))
-    .unwrap();
+    let summary = trace_summary(&case, &results);
     let haircut = &summary["policies"][0];
     assert_eq!(haircut["buckets"]["mined"], 1_000_000_000u64);
     assert_eq!(haircut["conservation_holds"], true);

@@ -82,14 +82,7 @@ fn labelled(category: &str) -> Vec<(String, String)> {
 }
 
 fn trace_json(d: &Demo, out: &std::path::Path) -> serde_json::Value {
-    let stdout = run_ok(&[
-        "trace",
-        d.case.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ]);
-    serde_json::from_str(&stdout).unwrap()
+    trace_summary(&d.case, out)
 }
 
 #[test]
@@ -275,14 +268,7 @@ fn backward_from_a_deposit_reaches_the_swept_coinbases() {
     .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("r");
-    let summary: serde_json::Value = serde_json::from_str(&run_ok(&[
-        "trace",
-        case.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ]))
-    .unwrap();
+    let summary = trace_summary(&case, &out);
     let value = ds.value(first);
     for p in summary["policies"].as_array().unwrap() {
         let name = p["policy"].as_str().unwrap();

@@ -127,3 +127,15 @@ pub fn tree_digest(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Run `fundtrace trace CASE --out OUT --json` and return its summary.
+pub fn trace_summary(case: &Path, out: &Path) -> serde_json::Value {
+    let stdout = run_ok(&[
+        "trace",
+        case.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    serde_json::from_str(&stdout).expect("trace --json prints JSON")
+}
