@@ -13,5 +13,6 @@ pub mod fiat;
 pub mod generate;
 pub mod ingest;
 pub mod labels;
+pub mod score;
 pub mod store;
 pub mod trace;

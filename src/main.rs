@@ -11,6 +11,13 @@ use fundtrace::store::PartitionPolicy;
 use indicatif::{ProgressBar, ProgressStyle};
 
 fn main() {
+    // Like other Unix tools, stop quietly when the reader of our output goes away
+    // (`fundtrace … | head`) instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     init_logging();
     if let Err(err) = run(cli) {
@@ -58,7 +65,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Score(args) => score(args, cli.json),
     }
+}
+
+fn score(args: fundtrace::cli::ScoreArgs, json: bool) -> anyhow::Result<()> {
+    let score = fundtrace::score::score(&args.results, &args.truth)?;
+    let mut text = serde_json::to_string_pretty(&score)?;
+    text.push('\n');
+    let path = args.results.join("score.json");
+    fundtrace::store::atomic::write_atomic(&path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    if json {
+        print!("{text}");
+    } else {
+        print!("{}", fundtrace::score::render(&score));
+    }
+    Ok(())
 }
 
 fn ingest(args: IngestArgs, json: bool) -> anyhow::Result<()> {
@@ -179,6 +202,8 @@ fn generate(args: GenerateArgs, json: bool) -> anyhow::Result<()> {
         out: args.out,
         start_time: args.start_time,
         max_file_bytes: 128 << 20,
+        theft_height: args.theft_height,
+        theft_inputs: args.theft_inputs,
     };
     let made = generate_chain(&opts)
         .with_context(|| format!("generate into {} failed", opts.out.display()))?;

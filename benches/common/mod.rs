@@ -23,16 +23,7 @@ pub fn bench_txs(default: u64) -> u64 {
 /// A generated payments chain in a temp dir; returns the dir and its `blocks/` directory.
 pub fn generated_blocks(txs: u64) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
-    let opts = GenerateOptions {
-        scenario: Scenario::Payments,
-        chain: Chain::BitcoinRegtest,
-        txs,
-        txs_per_block: 2_000,
-        seed: 1,
-        out: tmp.path().to_path_buf(),
-        start_time: 1_535_760_000,
-        max_file_bytes: 128 << 20,
-    };
+    let opts = GenerateOptions::new(Scenario::Payments, txs, 1, tmp.path().to_path_buf());
     generate(&opts).unwrap();
     let blocks = tmp.path().join("blocks");
     (tmp, blocks)

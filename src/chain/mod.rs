@@ -90,6 +90,16 @@ impl Chain {
         Chain::BitcoinCash,
     ];
 
+    /// The chain's target time between blocks in seconds (Bitcoin and BCH 600, Litecoin 150,
+    /// MonaCoin 90).
+    pub fn block_spacing_secs(self) -> u32 {
+        match self {
+            Chain::Litecoin | Chain::LitecoinRegtest => 150,
+            Chain::Monacoin => 90,
+            _ => 600,
+        }
+    }
+
     /// The chain's command-line and manifest name (`bitcoin`, `bitcoin-testnet3`, …).
     pub fn name(self) -> &'static str {
         match self {

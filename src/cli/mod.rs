@@ -37,6 +37,19 @@ pub enum Command {
     Report(ReportArgs),
     /// Cluster a dataset's addresses into entities (multi-input with CoinJoin filtering; optional change).
     Cluster(ClusterArgs),
+    /// Score a results directory against a generated chain's ground truth: per model, precision
+    /// and recall of the cash-out exchanges reached and the amount found at each entity.
+    /// Writes score.json into the results directory.
+    Score(ScoreArgs),
+}
+
+/// Arguments of `fundtrace score`.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// The results directory written by `fundtrace trace`.
+    pub results: PathBuf,
+    /// The generated chain's truth directory (with endpoints.parquet).
+    pub truth: PathBuf,
 }
 
 /// Arguments of `fundtrace report`.
@@ -75,24 +88,31 @@ pub struct TraceArgs {
 /// Arguments of `fundtrace generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// The world to generate: `demo` (a theft story with ground truth) or `payments` (load).
-    #[arg(long, value_enum, default_value = "demo")]
+    /// The world: `zaif` (exchanges, a theft, its laundering and the full ground truth), `demo`
+    /// (a small theft story) or `payments` (ordinary traffic, a benchmark load).
+    #[arg(long, value_enum, default_value = "zaif")]
     pub scenario: crate::generate::Scenario,
-    /// Chain whose genesis and magic are used.
+    /// Chain whose genesis, magic, block spacing and address encodings are used.
     #[arg(long, default_value = "bitcoin-regtest")]
     pub chain: Chain,
-    /// Transactions to generate (`payments`).
+    /// Transactions to generate (`payments`, `zaif`; `zaif` finishes its story first).
     #[arg(long, default_value_t = 100_000)]
     pub txs: u64,
-    /// Transactions per block (`payments`).
+    /// Transactions per block (`payments`, `zaif`).
     #[arg(long, default_value_t = 2_000)]
     pub txs_per_block: u32,
     /// Seed of every random choice: the same seed gives byte-identical files.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Time of block 1 (Unix seconds); blocks follow every 10 minutes. Default 2018-09-01.
+    /// Time of block 1 (Unix seconds); blocks follow at the chain's spacing. Default 2018-09-01.
     #[arg(long, default_value_t = 1_535_760_000)]
     pub start_time: u32,
+    /// Height of the theft (`zaif`; default: a third of the way into the chain).
+    #[arg(long)]
+    pub theft_height: Option<u32>,
+    /// Hot-wallet outputs swept by the theft (`zaif`; Zaif's theft had 131).
+    #[arg(long, default_value_t = 131)]
+    pub theft_inputs: u32,
     /// Output directory (blocks/ and truth/ are written inside).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

@@ -14,10 +14,11 @@ use bitcoin::script::PushBytesBuf;
 use bitcoin::transaction::Version;
 use bitcoin::{
     Amount, Block, BlockHash, CompactTarget, OutPoint, ScriptBuf, Sequence, Transaction, TxIn,
-    TxMerkleNode, TxOut, Witness,
+    TxMerkleNode, TxOut, Txid, Witness, Wtxid,
 };
 
 use crate::chain::Chain;
+use crate::store::atomic::temp_path;
 
 /// Regtest's proof-of-work limit: about half of all hashes meet it.
 pub const REGTEST_BITS: u32 = 0x207f_ffff;
@@ -33,10 +34,13 @@ pub struct BlkWriter {
 }
 
 impl BlkWriter {
-    /// Start writing blk files for `chain` into `dir` (created if needed).
+    /// Start writing blk files for `chain` into `dir` (created if needed). Each file is written
+    /// under a temporary name and renamed when it is complete (at roll-over or [`finish`]).
+    ///
+    /// [`finish`]: BlkWriter::finish
     pub fn create(dir: &Path, chain: Chain, max_file_bytes: u64) -> std::io::Result<BlkWriter> {
         std::fs::create_dir_all(dir)?;
-        let out = BufWriter::with_capacity(1 << 20, File::create(dir.join("blk00000.dat"))?);
+        let out = BufWriter::with_capacity(1 << 20, File::create(temp_path(&blk_path(dir, 0)))?);
         Ok(BlkWriter {
             dir: dir.to_path_buf(),
             magic: chain.disk_magic(),
@@ -47,30 +51,48 @@ impl BlkWriter {
         })
     }
 
-    /// Append one block as a frame.
-    pub fn write_block(&mut self, block: &Block) -> std::io::Result<()> {
+    /// Append one block as a frame; returns the block's serialized size.
+    pub fn write_block(&mut self, block: &Block) -> std::io::Result<u64> {
         let mut bytes = Vec::with_capacity(1024);
         block.consensus_encode(&mut bytes)?;
+        self.write_raw(&bytes)?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Append one already serialized block as a frame.
+    pub fn write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         let frame = 8 + bytes.len() as u64;
         if self.written > 0 && self.written + frame > self.max_file_bytes {
-            self.out.flush()?;
+            self.close_file()?;
             self.file_no += 1;
-            let path = self.dir.join(format!("blk{:05}.dat", self.file_no));
+            let path = temp_path(&blk_path(&self.dir, self.file_no));
             self.out = BufWriter::with_capacity(1 << 20, File::create(path)?);
             self.written = 0;
         }
         self.out.write_all(&self.magic)?;
         self.out.write_all(&(bytes.len() as u32).to_le_bytes())?;
-        self.out.write_all(&bytes)?;
+        self.out.write_all(bytes)?;
         self.written += frame;
         Ok(())
     }
 
+    /// Flush, sync and rename the current file to its final name.
+    fn close_file(&mut self) -> std::io::Result<()> {
+        self.out.flush()?;
+        self.out.get_ref().sync_all()?;
+        let path = blk_path(&self.dir, self.file_no);
+        std::fs::rename(temp_path(&path), &path)
+    }
+
     /// Flush and close the current file.
     pub fn finish(mut self) -> std::io::Result<()> {
-        self.out.flush()?;
-        self.out.get_ref().sync_all()
+        self.close_file()
     }
+}
+
+/// `DIR/blkNNNNN.dat`.
+fn blk_path(dir: &Path, file_no: u32) -> PathBuf {
+    dir.join(format!("blk{file_no:05}.dat"))
 }
 
 /// A coinbase transaction for `height` (BIP34 height push) paying `outputs`; with witness
@@ -94,7 +116,21 @@ pub fn coinbase(height: u32, outputs: Vec<TxOut>) -> Transaction {
 
 /// Assemble a block on `prev`: adds the witness commitment when any transaction has a witness,
 /// computes the merkle root and mines the nonce to the regtest target.
-pub fn finish_block(prev: BlockHash, time: u32, mut txdata: Vec<Transaction>) -> Block {
+pub fn finish_block(prev: BlockHash, time: u32, txdata: Vec<Transaction>) -> Block {
+    let txids: Vec<Txid> = txdata.iter().skip(1).map(|tx| tx.compute_txid()).collect();
+    assemble_block(prev, time, txdata, &txids)
+}
+
+/// [`finish_block`] for callers that already know the txids of `txdata[1..]`: wtxids are hashed
+/// in parallel (rayon) and no txid is hashed twice.
+pub fn assemble_block(
+    prev: BlockHash,
+    time: u32,
+    mut txdata: Vec<Transaction>,
+    txids: &[Txid],
+) -> Block {
+    use rayon::prelude::*;
+    debug_assert_eq!(txids.len() + 1, txdata.len());
     let segwit = txdata
         .iter()
         .skip(1)
@@ -102,25 +138,32 @@ pub fn finish_block(prev: BlockHash, time: u32, mut txdata: Vec<Transaction>) ->
     if segwit {
         let reserved = [0u8; 32];
         txdata[0].input[0].witness = Witness::from_slice(&[reserved]);
-        let mut block = Block {
-            header: header(prev, time, TxMerkleNode::all_zeros()),
-            txdata,
-        };
-        let root = block.witness_root().expect("a block has a coinbase");
+        let mut wtxids: Vec<Wtxid> = Vec::with_capacity(txdata.len());
+        wtxids.push(Wtxid::all_zeros()); // the coinbase's wtxid counts as zero
+        wtxids.par_extend(txdata[1..].par_iter().map(|tx| tx.compute_wtxid()));
+        let root =
+            bitcoin::merkle_tree::calculate_root(wtxids.into_iter().map(|w| w.to_raw_hash()))
+                .expect("a block has a coinbase");
+        let root = bitcoin::WitnessMerkleNode::from_raw_hash(root);
         let commitment = Block::compute_witness_commitment(&root, &reserved);
         let mut script = vec![0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed];
         script.extend_from_slice(commitment.as_byte_array());
-        block.txdata[0].output.push(TxOut {
+        txdata[0].output.push(TxOut {
             value: Amount::ZERO,
             script_pubkey: ScriptBuf::from_bytes(script),
         });
-        txdata = block.txdata;
     }
+    let cb_txid = txdata[0].compute_txid();
+    let root = bitcoin::merkle_tree::calculate_root(
+        std::iter::once(cb_txid)
+            .chain(txids.iter().copied())
+            .map(|t| t.to_raw_hash()),
+    )
+    .expect("a block has a coinbase");
     let mut block = Block {
-        header: header(prev, time, TxMerkleNode::all_zeros()),
+        header: header(prev, time, TxMerkleNode::from_raw_hash(root)),
         txdata,
     };
-    block.header.merkle_root = block.compute_merkle_root().expect("a block has a coinbase");
     let target = block.header.target();
     while !target.is_met_by(block.header.block_hash()) {
         block.header.nonce += 1;
