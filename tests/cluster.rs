@@ -360,3 +360,87 @@ fn change_heuristic_links_fresh_odd_change_only_when_asked() {
     .unwrap();
     assert_eq!(why["through_weak_links"], true);
 }
+
+/// The generated Zaif-like world (`datasets/zaif-mini`): every multi-input transaction the
+/// generator makes is signed by one owner, except CoinJoins, so multi-input clustering with
+/// CoinJoin filtering must never put two entities of the truth in one cluster, and the thief's
+/// CoinJoin partners (Wasabi round, Whirlpool mixes) must stay out of his cluster.
+#[test]
+fn zaif_world_clusters_are_pure_and_coinjoins_do_not_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mini = repo_root().join("datasets/zaif-mini");
+    let ds_dir = tmp.path().join("ds");
+    run_ok(&[
+        "ingest",
+        "--blocks-dir",
+        mini.join("blocks").to_str().unwrap(),
+        "--chain",
+        "bitcoin-regtest",
+        "--out",
+        ds_dir.to_str().unwrap(),
+    ]);
+    run_ok(&["cluster", ds_dir.to_str().unwrap()]);
+    let cluster_of = clusters_of(&ds_dir);
+    let ds = Dataset::open(&ds_dir).unwrap();
+    let labels = std::fs::read_to_string(mini.join("truth/labels.csv")).unwrap();
+    let entity_of: HashMap<&str, &str> = labels
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.split(',');
+            (f.next().unwrap(), f.next().unwrap())
+        })
+        .collect();
+    let wanted: std::collections::HashSet<&str> = entity_of.keys().copied().collect();
+    let scripts = fundtrace::store::dataset::find_addresses(&ds, &wanted).unwrap();
+    let mut entity_of_script: HashMap<u32, &str> = HashMap::new();
+    let mut entity_of_cluster: HashMap<u32, &str> = HashMap::new();
+    for (address, script) in &scripts {
+        let entity = entity_of[address.as_str()];
+        entity_of_script.insert(script.0, entity);
+        let c = cluster_of[script.0 as usize];
+        let prev = *entity_of_cluster.entry(c).or_insert(entity);
+        assert_eq!(
+            prev, entity,
+            "cluster {c} holds addresses of {prev} and {entity}"
+        );
+    }
+    assert!(entity_of_cluster.len() >= 9, "every entity has a cluster");
+    // Transactions where the thief spends beside others: his CoinJoins. Without the filter
+    // (the plain multi-input oracle) they would merge him with every partner.
+    let unfiltered = oracle(&ds);
+    let mut coinjoins = 0;
+    for t in 0..ds.tx_count() {
+        let ins = ds.tx_inputs(TxIx(t));
+        let scripts: Vec<u32> = (ins.start.0..ins.end.0)
+            .filter_map(|i| ds.prev_out(InIx(i)))
+            .map(|o| ds.script_id(o).0)
+            .collect();
+        let thief: Vec<u32> = scripts
+            .iter()
+            .copied()
+            .filter(|s| entity_of_script.get(s) == Some(&"thief"))
+            .collect();
+        let others: Vec<u32> = scripts
+            .iter()
+            .copied()
+            .filter(|s| entity_of_script.get(s) != Some(&"thief"))
+            .collect();
+        if thief.is_empty() || others.is_empty() {
+            continue;
+        }
+        coinjoins += 1;
+        let thief_cluster = cluster_of[thief[0] as usize];
+        assert!(others
+            .iter()
+            .all(|&s| unfiltered[s as usize] == unfiltered[thief[0] as usize]));
+        for s in others {
+            assert_ne!(
+                cluster_of[s as usize], thief_cluster,
+                "a CoinJoin partner of the thief was merged with him (tx {t})"
+            );
+        }
+    }
+    // One Wasabi round and one Whirlpool mix per premix.
+    assert!(coinjoins >= 2, "{coinjoins} thief CoinJoins");
+}
