@@ -3,13 +3,13 @@
 -- SET VARIABLE results = 'target/zaif-mini-results';
 -- SET VARIABLE truth = 'datasets/zaif-mini/truth';  .read queries/sql/trace_vs_truth.sql
 WITH truth AS (
-    SELECT entity, category, sum(value)::HUGEINT AS truth_sat, count(*) AS truth_deposits
+    SELECT entity, category, sum(value)::BIGINT AS truth_sat, count(*) AS truth_deposits
     FROM read_parquet(getvariable('truth') || '/endpoints.parquet')
     WHERE kind = 'cashout'
     GROUP BY entity, category
 ),
 found AS (
-    SELECT entity, category, policy, tainted_value::HUGEINT AS found_sat
+    SELECT entity, category, policy, tainted_value::BIGINT AS found_sat
     FROM read_parquet(getvariable('results') || '/cashouts.parquet')
 )
 SELECT

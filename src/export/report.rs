@@ -97,22 +97,37 @@ fn short(outpoint: &str) -> String {
     format!("{}…:{vout}", txid.chars().take(10).collect::<String>())
 }
 
-/// The flow graph of the top paths of one model: nodes are outputs (or entities), edges carry value.
+/// Endpoints drawn in the flow picture (their widest paths, widest first); the others are
+/// merged into one node per bucket, so the picture stays readable on large traces.
+const PICTURE_ENDPOINTS: usize = 40;
+
+/// The flow graph of the top paths of one model: nodes are outputs on the paths, cash-outs
+/// collapsed into one node per entity (in the last column), smaller flows merged; edges carry
+/// the paths' values.
 fn flow_graph(
     paths: &[PathRow],
     entities: &BTreeMap<String, String>,
 ) -> DiGraph<(String, usize), u64> {
+    let mut best: Vec<&PathRow> = paths.iter().filter(|p| p.rank == 1).collect();
+    best.sort_by(|a, b| {
+        b.value
+            .cmp(&a.value)
+            .then_with(|| a.endpoint.cmp(&b.endpoint))
+    });
+    let (shown, rest) = best.split_at(best.len().min(PICTURE_ENDPOINTS));
+    let last = shown.iter().map(|p| p.path.len()).max().unwrap_or(1);
     let mut g: DiGraph<(String, usize), u64> = DiGraph::new();
     let mut index: BTreeMap<String, NodeIndex> = BTreeMap::new();
-    for p in paths.iter().filter(|p| p.rank == 1) {
+    for p in shown {
         let mut prev: Option<NodeIndex> = None;
         for (hop, o) in p.path.iter().enumerate() {
-            let name = entities
-                .get(o)
-                .map_or_else(|| short(o), |e| format!("{e} ({})", short(o)));
+            let (key, name, column) = match entities.get(o) {
+                Some(e) if hop + 1 == p.path.len() => (format!("entity:{e}"), e.clone(), last),
+                _ => (o.clone(), short(o), hop),
+            };
             let n = *index
-                .entry(o.clone())
-                .or_insert_with(|| g.add_node((name, hop)));
+                .entry(key)
+                .or_insert_with(|| g.add_node((name, column)));
             if let Some(a) = prev {
                 match g.find_edge(a, n) {
                     Some(e) => g[e] = g[e].max(p.value),
@@ -122,6 +137,24 @@ fn flow_graph(
                 }
             }
             prev = Some(n);
+        }
+    }
+    // The rest: one node per bucket, fed from the seeds their paths start at.
+    let mut merged: BTreeMap<&str, (usize, u64, Vec<NodeIndex>)> = BTreeMap::new();
+    for p in rest {
+        let m = merged.entry(p.bucket.as_str()).or_default();
+        m.0 += 1;
+        m.1 = m.1.saturating_add(p.value);
+        if let Some(seed) = p.path.first().and_then(|o| index.get(o)) {
+            if !m.2.contains(seed) {
+                m.2.push(*seed);
+            }
+        }
+    }
+    for (bucket, (count, value, seeds)) in merged {
+        let n = g.add_node((format!("{count} smaller {bucket}"), last));
+        for seed in seeds {
+            g.add_edge(seed, n, value);
         }
     }
     g

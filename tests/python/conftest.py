@@ -70,3 +70,22 @@ def demo_results(fundtrace_bin, tmp_path_factory) -> Path:
     out = root / "results"
     subprocess.run([str(fundtrace_bin), "trace", str(root / "case.toml"), "--out", str(out)], check=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def zaif_results(fundtrace_bin, tmp_path_factory) -> Path:
+    """datasets/zaif-mini ingested and queries/zaif-mini.toml traced; returns the results dir."""
+    mini = REPO / "datasets" / "zaif-mini"
+    root = tmp_path_factory.mktemp("zaif")
+    ds = root / "ds"
+    subprocess.run([str(fundtrace_bin), "ingest", "--blocks-dir", str(mini / "blocks"),
+                    "--chain", "bitcoin-regtest", "--out", str(ds)], check=True)
+    case = (REPO / "queries" / "zaif-mini.toml").read_text()
+    case = case.replace('dataset = "../target/zaif-mini"', f'dataset = "{ds}"')
+    case = case.replace('"../datasets/zaif-mini/truth/labels.csv"',
+                        f'"{mini / "truth" / "labels.csv"}"')
+    (root / "case.toml").write_text(case)
+    out = root / "results"
+    subprocess.run([str(fundtrace_bin), "trace", str(root / "case.toml"), "--out", str(out)],
+                   check=True, stdout=subprocess.DEVNULL)
+    return out

@@ -2,8 +2,7 @@
 stolen amount, and the example SQL puts a trace of it beside the truth."""
 import json
 import subprocess
-
-import pytest
+import sys
 
 from conftest import REPO, import_or_need
 
@@ -30,23 +29,6 @@ def test_truth_opens_in_every_reader_and_sums_to_the_stolen_amount():
     assert dict(rows) == THEFT["cashed_out_by_entity"]
 
 
-@pytest.fixture(scope="module")
-def zaif_results(fundtrace_bin, tmp_path_factory):
-    root = tmp_path_factory.mktemp("zaif")
-    ds = root / "ds"
-    subprocess.run([str(fundtrace_bin), "ingest", "--blocks-dir", str(MINI / "blocks"),
-                    "--chain", "bitcoin-regtest", "--out", str(ds)], check=True)
-    case = (REPO / "queries" / "zaif-mini.toml").read_text()
-    case = case.replace('dataset = "../target/zaif-mini"', f'dataset = "{ds}"')
-    case = case.replace('"../datasets/zaif-mini/truth/labels.csv"',
-                        f'"{MINI / "truth" / "labels.csv"}"')
-    (root / "case.toml").write_text(case)
-    out = root / "results"
-    subprocess.run([str(fundtrace_bin), "trace", str(root / "case.toml"), "--out", str(out)],
-                   check=True, stdout=subprocess.DEVNULL)
-    return out
-
-
 def test_trace_vs_truth_sql(zaif_results):
     duckdb = import_or_need("duckdb")
     con = duckdb.connect()
@@ -60,3 +42,16 @@ def test_trace_vs_truth_sql(zaif_results):
     assert all(r[8] >= r[2] for r in rows)
     # Conserving models find at most what was seeded, never more than poison's reach.
     assert all(max(r[4:8]) <= r[8] for r in rows)
+
+
+def test_the_notebook_runs_headless_and_draws_its_plots(zaif_results, tmp_path):
+    import_or_need("matplotlib")
+    notebook = REPO / "queries" / "notebooks" / "zaif-mini.py"
+    run = subprocess.run([sys.executable, str(notebook), str(zaif_results), str(MINI / "truth"),
+                          str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    for plot in ["value_by_hop.png", "cashouts_over_time.png"]:
+        png = (tmp_path / plot).read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000, plot
+    # It printed the trace-vs-truth table with every cash-out entity of the truth.
+    assert all(entity in run.stdout for entity in THEFT["cashed_out_by_entity"])
