@@ -406,6 +406,57 @@ fn zaif_world_clusters_are_pure_and_coinjoins_do_not_merge() {
         );
     }
     assert!(entity_of_cluster.len() >= 9, "every entity has a cluster");
+    // Completeness per entity: the share of its addresses in its largest cluster. Multi-input
+    // must at least merge all inputs of its largest sweep (a transaction spending only that
+    // entity's addresses), so the largest cluster holds at least that many addresses.
+    let mut sizes: HashMap<&str, HashMap<u32, usize>> = HashMap::new();
+    for (script, entity) in &entity_of_script {
+        *sizes
+            .entry(entity)
+            .or_default()
+            .entry(cluster_of[*script as usize])
+            .or_default() += 1;
+    }
+    let mut largest_sweep: HashMap<&str, usize> = HashMap::new();
+    for t in 0..ds.tx_count() {
+        let ins = ds.tx_inputs(TxIx(t));
+        let mut owners: Vec<(&str, u32)> = (ins.start.0..ins.end.0)
+            .filter_map(|i| ds.prev_out(InIx(i)))
+            .filter_map(|o| {
+                let s = ds.script_id(o).0;
+                entity_of_script.get(&s).map(|e| (*e, s))
+            })
+            .collect();
+        let all_labelled = owners.len() as u64 == ins.end.0 - ins.start.0;
+        owners.sort_unstable();
+        owners.dedup();
+        if let Some(&(first, _)) = owners.first() {
+            if all_labelled && owners.iter().all(|o| o.0 == first) {
+                let best = largest_sweep.entry(first).or_default();
+                *best = (*best).max(owners.len());
+            }
+        }
+    }
+    for (entity, clusters) in &sizes {
+        let total: usize = clusters.values().sum();
+        let biggest = *clusters.values().max().unwrap();
+        eprintln!(
+            "{entity}: {total} addresses in {} clusters, completeness {:.2}",
+            clusters.len(),
+            biggest as f64 / total as f64
+        );
+        assert!(
+            biggest >= largest_sweep.get(entity).copied().unwrap_or(1),
+            "{entity}"
+        );
+    }
+    for exchange in ["Bitbank", "Kraken", "Huobi", "Poloniex", "Binance"] {
+        // Sweeps take 40 or more deposits; deposit addresses are reused, so count distinct ones.
+        assert!(
+            largest_sweep[exchange] >= 10,
+            "{exchange}: {largest_sweep:?}"
+        );
+    }
     // Transactions where the thief spends beside others: his CoinJoins. Without the filter
     // (the plain multi-input oracle) they would merge him with every partner.
     let unfiltered = oracle(&ds);
