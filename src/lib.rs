@@ -13,6 +13,7 @@ pub mod fiat;
 pub mod generate;
 pub mod ingest;
 pub mod labels;
+pub mod multi;
 pub mod score;
 pub mod store;
 pub mod trace;

@@ -58,8 +58,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Trace(args) => trace(args, cli.json),
         Command::Cluster(args) => cluster(args, cli.json),
         Command::Report(args) => {
-            fundtrace::export::report::write_report(&args.results)
-                .with_context(|| format!("report of {} failed", args.results.display()))?;
+            let summary = std::fs::read(args.results.join("summary.json")).ok();
+            let multi = summary
+                .and_then(|b| serde_json::from_slice::<fundtrace::multi::MultiSummary>(&b).ok());
+            match multi {
+                Some(m) => fundtrace::multi::write_report(&args.results, &m)
+                    .with_context(|| format!("report of {} failed", args.results.display()))?,
+                None => fundtrace::export::report::write_report(&args.results)
+                    .with_context(|| format!("report of {} failed", args.results.display()))?,
+            }
             for f in ["report.html", "report.md", "flow.dot"] {
                 println!("{}", args.results.join(f).display());
             }
@@ -223,6 +230,9 @@ fn generate(args: GenerateArgs, json: bool) -> anyhow::Result<()> {
 
 fn trace(args: TraceArgs, json: bool) -> anyhow::Result<()> {
     use fundtrace::export::coins;
+    if fundtrace::multi::is_multi(&args.case) {
+        return trace_multi(args, json);
+    }
     let case = fundtrace::case::Case::load(&args.case)?;
     for p in &args.policies {
         if !case.trace.policies.contains(p) {
@@ -275,6 +285,62 @@ fn trace(args: TraceArgs, json: bool) -> anyhow::Result<()> {
                 c.first_height,
                 c.last_height
             );
+        }
+    }
+    Ok(())
+}
+
+/// A multi-asset case: each asset's case into `OUT/<name>/`, then the totals across them.
+fn trace_multi(args: TraceArgs, json: bool) -> anyhow::Result<()> {
+    use fundtrace::multi::{combine, write_summary, MultiCase, MultiError};
+    let (multi, cases) = MultiCase::load(&args.case)?;
+    let out = args
+        .out
+        .unwrap_or_else(|| std::path::PathBuf::from("results").join(&multi.case.name));
+    let mut runs = Vec::new();
+    for case in cases {
+        let name = case.case.name.clone();
+        let dir = out.join(&name);
+        let run =
+            fundtrace::trace::run::run_case(case, &args.policies).map_err(|e| MultiError::Run {
+                asset: name.clone(),
+                source: Box::new(e),
+            })?;
+        let summary = fundtrace::export::write_results(&run, &dir)
+            .with_context(|| format!("writing results to {} failed", dir.display()))?;
+        runs.push((summary, dir));
+    }
+    let summary = combine(&multi, &runs)?;
+    write_summary(&out, &summary)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    println!(
+        "multi-asset case {}: {} assets; results in {}",
+        summary.case,
+        summary.assets.len(),
+        out.display()
+    );
+    for a in &summary.assets {
+        println!(
+            "  {} ({}): {} coins seeded; results in {}",
+            a.name,
+            a.chain,
+            fundtrace::export::coins(a.seeded_sat),
+            out.join(&a.name).display()
+        );
+    }
+    let cur = summary.fiat_currency.as_deref().unwrap_or("fiat");
+    for t in &summary.totals {
+        println!("\n{} across {} ({cur}):", t.policy, t.assets.join(", "));
+        for (bucket, v) in &t.buckets_fiat {
+            if v != "0.00" {
+                println!("  {bucket:<14} {v:>22}");
+            }
+        }
+        for (entity, v) in &t.cashouts_fiat {
+            println!("  cashed out at {entity}: {v} {cur}");
         }
     }
     Ok(())
