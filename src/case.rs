@@ -90,7 +90,8 @@ pub struct TraceSettings {
     /// Paths kept per endpoint (widest first) in `paths.parquet`.
     #[serde(default = "default_paths")]
     pub paths_top_k: u32,
-    /// Endpoints explained by paths: every cash-out, then the largest others, up to this many.
+    /// Endpoints explained by paths, up to this many: cash-outs first, then the other endpoint
+    /// outputs, each by decreasing tainted value.
     #[serde(default = "default_paths_max")]
     pub paths_max_endpoints: u32,
 }

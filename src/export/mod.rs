@@ -36,6 +36,9 @@ pub enum ExportError {
     /// A price is missing or a price file is bad.
     #[error(transparent)]
     Price(#[from] crate::fiat::PriceError),
+    /// A table would exceed Arrow's 2 GiB string column limit.
+    #[error("{0} would hold more than 2 GiB of text: {1}")]
+    TooLarge(&'static str, &'static str),
 }
 
 /// The case's pricing, if it has a `[fiat]` section.

@@ -254,6 +254,7 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
     let (mut p_width, mut p_hops) = (vec![], vec![]);
     let mut p_path = ListBuilder::new(StringBuilder::new());
     let outpoint = |o: OutIx| format!("{}:{}", ds.txid(ds.out_tx(o)), ds.vout(o));
+    let mut path_bytes = 0usize;
     for r in &run.runs {
         let buckets: std::collections::HashMap<OutIx, &'static str> = r
             .result
@@ -270,7 +271,15 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             p_width.push(path.width);
             p_hops.push(path.outputs.len() as u32 - 1);
             for &o in &path.outputs {
-                p_path.values().append_value(outpoint(o));
+                let text = outpoint(o);
+                path_bytes += text.len();
+                if path_bytes > i32::MAX as usize {
+                    return Err(ExportError::TooLarge(
+                        "paths.parquet",
+                        "lower [trace] paths_max_endpoints or paths_top_k in the case",
+                    ));
+                }
+                p_path.values().append_value(text);
             }
             p_path.append(true);
         }

@@ -59,25 +59,21 @@ pub fn flow_graph(result: &TraceResult) -> (DiGraph<OutIx, u64>, Vec<OutIx>) {
     (graph, outs)
 }
 
-/// The endpoints worth explaining: every cash-out, then the largest other endpoint outputs by
-/// tainted value (ties to the lower output id), up to `max` in all; sorted by output id.
+/// The endpoints worth explaining, at most `max`: cash-outs first, then the other endpoint
+/// outputs, each group by decreasing tainted value (ties to the lower output id); sorted by
+/// output id. A poison trace over millions of transactions can reach hundreds of thousands of
+/// deposits: the cap keeps the paths table to the ones that matter.
 pub fn endpoints_to_explain(result: &TraceResult, max: usize) -> Vec<OutIx> {
     use super::engine::Bucket;
-    let mut chosen: Vec<OutIx> = result
+    let mut ranked: Vec<(bool, u64, OutIx)> = result
         .endpoints
         .iter()
-        .filter(|e| e.bucket == Bucket::CashedOut)
-        .filter_map(|e| e.out)
+        .filter_map(|e| e.out.map(|o| (e.bucket != Bucket::CashedOut, e.amount, o)))
         .collect();
-    let mut others: Vec<(u64, OutIx)> = result
-        .endpoints
-        .iter()
-        .filter(|e| e.bucket != Bucket::CashedOut)
-        .filter_map(|e| e.out.map(|o| (e.amount, o)))
-        .collect();
-    others.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let room = max.saturating_sub(chosen.len());
-    chosen.extend(others.into_iter().take(room).map(|(_, o)| o));
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    let mut chosen: Vec<OutIx> = ranked.into_iter().map(|(_, _, o)| o).collect();
+    chosen.dedup();
+    chosen.truncate(max);
     chosen.sort();
     chosen.dedup();
     chosen
@@ -223,6 +219,32 @@ mod tests {
         assert_eq!((paths[1].rank, paths[1].width), (2, 30));
         assert_eq!(paths[1].outputs, vec![OutIx(0), OutIx(2), OutIx(3)]);
         assert_eq!(widest_paths(&result, 1, &[OutIx(3)]).len(), 1);
+    }
+
+    #[test]
+    fn explained_endpoints_are_capped_cash_outs_first_largest_first() {
+        let cash = |out: u64, amount: u64| Endpoint {
+            bucket: Bucket::CashedOut,
+            ..end(out, amount)
+        };
+        let result = TraceResult {
+            endpoints: vec![
+                cash(1, 5),
+                cash(2, 50),
+                cash(3, 20),
+                end(4, 1_000),
+                end(5, 2),
+            ],
+            ..TraceResult::default()
+        };
+        // Cash-outs by value (2, 3, 1), then the others by value (4, 5); the first `max`,
+        // returned in output order.
+        assert_eq!(endpoints_to_explain(&result, 2), vec![OutIx(2), OutIx(3)]);
+        assert_eq!(
+            endpoints_to_explain(&result, 4),
+            vec![OutIx(1), OutIx(2), OutIx(3), OutIx(4)]
+        );
+        assert_eq!(endpoints_to_explain(&result, 10).len(), 5);
     }
 
     #[test]
