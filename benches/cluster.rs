@@ -18,6 +18,7 @@ mod common;
 
 fn main() {
     divan::main();
+    common::print_peak_memory("cluster bench");
 }
 
 struct Load {

@@ -12,6 +12,7 @@ mod common;
 
 fn main() {
     divan::main();
+    common::print_peak_memory("generate bench");
 }
 
 fn run(bencher: Bencher, scenario: Scenario) {

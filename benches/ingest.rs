@@ -21,6 +21,7 @@ mod common;
 
 fn main() {
     divan::main();
+    common::print_peak_memory("ingest bench");
 }
 
 /// A directory of blk files and the chain they belong to.

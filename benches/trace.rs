@@ -19,6 +19,7 @@ mod common;
 
 fn main() {
     divan::main();
+    common::print_peak_memory("trace bench");
 }
 
 struct Load {

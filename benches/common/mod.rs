@@ -44,3 +44,14 @@ pub fn ingested(txs: u64) -> (tempfile::TempDir, PathBuf) {
     eprintln!("dataset {} ({txs} txs)", out.display());
     (tmp, out)
 }
+
+/// Print the process's peak resident memory (`VmHWM`) so far: a bench's load plus its runs.
+pub fn print_peak_memory(what: &str) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+        eprintln!(
+            "{what}: peak memory {}",
+            line.trim_start_matches("VmHWM:").trim()
+        );
+    }
+}
