@@ -168,3 +168,80 @@ fn demo_trace_reports_buckets_in_jpy() {
         + 20;
     assert!((total - expected).abs() <= rows, "{total} vs {expected}");
 }
+
+/// A close missing from the series: an error naming the day, or with `previous_day = true` the
+/// last earlier close, recorded in the summary and warned about on stderr.
+#[test]
+fn a_missing_close_is_an_error_or_a_recorded_stand_in() {
+    let Some(jpy) = real_data("prices/btc_jpy_daily_derived.csv") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // The real series without 2018-09-01, the day of the demo's theft and deposits.
+    let holed = tmp.path().join("holed.csv");
+    let text: String = std::fs::read_to_string(&jpy)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("2018-09-01,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&holed, text).unwrap();
+    let ds = tmp.path().join("ds");
+    run_ok(&[
+        "ingest",
+        "--blocks-dir",
+        repo_root().join("datasets/demo/blocks").to_str().unwrap(),
+        "--chain",
+        "bitcoin-regtest",
+        "--out",
+        ds.to_str().unwrap(),
+    ]);
+    let theft: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("datasets/demo/truth/theft.json")).unwrap(),
+    )
+    .unwrap();
+    let case_text = |previous_day: bool| {
+        format!(
+            "[case]\nname = \"demo\"\ndataset = \"ds\"\nchain = \"bitcoin-regtest\"\n[seeds]\naddresses = [\"{}\"]\n\
+             [trace]\npolicies = [\"fifo\"]\n[fiat]\ncurrency = \"JPY\"\nprices = \"{}\"\ncolumn = \"btc_jpy\"\nprevious_day = {previous_day}\n",
+            theft["thief_address"].as_str().unwrap(),
+            holed.display()
+        )
+    };
+    let case = tmp.path().join("case.toml");
+    std::fs::write(&case, case_text(false)).unwrap();
+    let out = tmp.path().join("r");
+    let err = run_err(&[
+        "trace",
+        case.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("2018-09-01") && err.contains("previous_day"),
+        "{err}"
+    );
+
+    std::fs::write(&case, case_text(true)).unwrap();
+    let run = fundtrace()
+        .args([
+            "--json",
+            "trace",
+            case.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(
+        summary["fiat_stand_ins"],
+        serde_json::json!([{"series": "btc_jpy", "date": "2018-09-01", "used": "2018-08-31"}])
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("WARN") && stderr.contains("2018-09-01") && stderr.contains("2018-08-31"),
+        "{stderr}"
+    );
+}

@@ -90,6 +90,9 @@ pub struct Summary {
     pub seeds: SeedSummary,
     /// The fiat currency of the `*_fiat` fields, with `[fiat]`.
     pub fiat_currency: Option<String>,
+    /// Days valued with an earlier close because the series had none (`previous_day = true`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fiat_stand_ins: Vec<crate::fiat::StandIn>,
     /// One entry per taint model.
     pub policies: Vec<PolicySummary>,
     /// The loss band over the conserving models: buckets and cash-out entities, min–max.
@@ -194,12 +197,15 @@ pub fn summarize(run: &CaseRun) -> Result<Summary, ExportError> {
             }
         })
         .collect::<Vec<_>>();
+    let mut stand_ins = std::collections::BTreeSet::new();
     if let Some(pricing) = &pricing {
+        stand_ins.extend(pricing.stand_ins(at_theft));
         for (p, r) in policies.iter_mut().zip(&run.runs) {
             let mut now: BTreeMap<&'static str, i128> = BTreeMap::new();
             let mut then: BTreeMap<&'static str, i128> = BTreeMap::new();
             for e in &r.result.endpoints {
                 let time = endpoint_time(run, e);
+                stand_ins.extend(pricing.stand_ins(time));
                 *now.entry(e.bucket.name()).or_default() +=
                     pricing.value(e.amount as u128, time)?;
                 *then.entry(e.bucket.name()).or_default() +=
@@ -226,6 +232,17 @@ pub fn summarize(run: &CaseRun) -> Result<Summary, ExportError> {
         },
         parameters: run.case.trace.clone(),
         fiat_currency: pricing.as_ref().map(|p| p.currency.clone()),
+        fiat_stand_ins: stand_ins
+            .into_iter()
+            .inspect(|s| {
+                tracing::warn!(
+                    "no {} close for {}: the close of {} was used (previous_day = true)",
+                    s.series,
+                    s.date,
+                    s.used
+                )
+            })
+            .collect(),
         seeds: SeedSummary {
             outputs: run.seeds.len(),
             total_sat: run

@@ -195,6 +195,15 @@ impl PriceSeries {
         })
     }
 
+    /// The date whose close stands in for `date` when the series has none for it: the last
+    /// earlier date (None when `date` has its own close or nothing earlier exists).
+    pub fn stand_in(&self, date: NaiveDate) -> Option<NaiveDate> {
+        if self.closes.contains_key(&date) {
+            return None;
+        }
+        self.closes.range(..date).next_back().map(|(d, _)| *d)
+    }
+
     /// The close on `date`, or with `previous_day` the last close before it.
     pub fn on(&self, date: NaiveDate, previous_day: bool) -> Result<Decimal, PriceError> {
         let found = if previous_day {
@@ -208,6 +217,17 @@ impl PriceSeries {
             path: self.path.clone(),
         })
     }
+}
+
+/// A missing close replaced by an earlier one (`[fiat] previous_day = true`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct StandIn {
+    /// The series (its price column).
+    pub series: String,
+    /// The day that had no close.
+    pub date: String,
+    /// The day whose close was used.
+    pub used: String,
 }
 
 /// How to value coins in fiat: a direct series, or a series times a cross rate.
@@ -241,6 +261,27 @@ impl Pricing {
                 })
             }
         }
+    }
+
+    /// The closes used in place of missing ones for the day of `unix_time` (with
+    /// `previous_day`): one entry per series that lacks the day.
+    pub fn stand_ins(&self, unix_time: u32) -> Vec<StandIn> {
+        if !self.previous_day {
+            return Vec::new();
+        }
+        let date = DateTime::from_timestamp(unix_time as i64, 0)
+            .map(|t| t.date_naive())
+            .unwrap_or_default();
+        std::iter::once(&self.prices)
+            .chain(self.cross.as_ref())
+            .filter_map(|s| {
+                s.stand_in(date).map(|used| StandIn {
+                    series: s.column.clone(),
+                    date: date.to_string(),
+                    used: used.to_string(),
+                })
+            })
+            .collect()
     }
 
     /// The value of `sats` at `unix_time`, in minor units.
