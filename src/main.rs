@@ -126,6 +126,7 @@ fn ingest(args: IngestArgs, json: bool) -> anyhow::Result<()> {
                 .confirmations
                 .unwrap_or_else(|| default_confirmations(args.chain)),
             policy,
+            timeout: std::time::Duration::from_secs(args.rpc_timeout.max(1)),
         };
         bar.set_style(
             ProgressStyle::with_template("{spinner} ingest [{elapsed_precise}] {wide_bar} {pos}/{len} blocks ({per_sec}, eta {eta})")

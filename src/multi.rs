@@ -124,30 +124,58 @@ impl MultiCase {
         let mut cases: Vec<Case> = Vec::new();
         for a in &multi.assets {
             let case = Case::load(&multi.dir.join(&a.case))?;
-            if cases.iter().any(|c| c.case.name == case.case.name) {
+            let name = &case.case.name;
+            if name.is_empty()
+                || name == "."
+                || name == ".."
+                || name.contains(['/', '\\'])
+                || name.starts_with('.')
+            {
+                return Err(invalid(format!(
+                    "asset case {}: its [case] name '{name}' names its results directory: use a plain name (letters, digits, '-', '_')",
+                    a.case.display()
+                )));
+            }
+            if cases
+                .iter()
+                .any(|c| c.case.name.eq_ignore_ascii_case(&case.case.name))
+            {
                 return Err(invalid(format!(
                     "two assets are named '{}': give each asset case its own [case] name",
                     case.case.name
                 )));
             }
-            if let Some(f) = &multi.fiat {
+            cases.push(case);
+        }
+        // Totals in one currency: every asset valued in the case's `[fiat]` currency, or,
+        // without it, all assets in the same currency, or none priced.
+        let wanted = multi
+            .fiat
+            .as_ref()
+            .map(|f| f.currency.as_str())
+            .or_else(|| {
+                cases
+                    .iter()
+                    .find_map(|c| c.fiat.as_ref().map(|f| f.currency.as_str()))
+            });
+        if let Some(currency) = wanted {
+            for case in &cases {
                 match &case.fiat {
-                    Some(cf) if cf.currency == f.currency => {}
+                    Some(cf) if cf.currency == currency => {}
                     Some(cf) => {
                         return Err(invalid(format!(
-                            "asset '{}' is valued in {}, the case in {}: value every asset in {}",
-                            case.case.name, cf.currency, f.currency, f.currency
+                            "asset '{}' is valued in {}, another in {currency}: value every asset in {currency}",
+                            case.case.name, cf.currency
                         )))
                     }
                     None => {
                         return Err(invalid(format!(
-                            "asset '{}' has no [fiat]: give it prices in {}",
-                            case.case.name, f.currency
+                            "asset '{}' has no [fiat]: give it prices in {currency}",
+                            case.case.name
                         )))
                     }
                 }
             }
-            cases.push(case);
         }
         Ok((multi, cases))
     }
@@ -210,7 +238,8 @@ fn parse_minor(text: &str) -> Option<i128> {
         None => (false, text),
     };
     let (whole, frac) = digits.split_once('.')?;
-    if frac.len() != 2 || whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if frac.len() != 2 || !digits(whole) || !digits(frac) {
         return None;
     }
     let v = whole.parse::<i128>().ok()?.checked_mul(100)? + frac.parse::<i128>().ok()?;
@@ -222,7 +251,19 @@ pub fn combine(multi: &MultiCase, runs: &[(Summary, PathBuf)]) -> Result<MultiSu
     let mut assets = Vec::new();
     let mut totals: BTreeMap<String, (Vec<String>, [MinorUnits; 3])> = BTreeMap::new();
     let mut currency = multi.fiat.as_ref().map(|f| f.currency.clone());
-    for (s, dir) in runs {
+    for (i, (s, dir)) in runs.iter().enumerate() {
+        if let Some((other, _)) = runs[..i]
+            .iter()
+            .find(|(o, _)| o.dataset.manifest_sha256 == s.dataset.manifest_sha256)
+        {
+            return Err(MultiError::Invalid {
+                path: multi.dir.clone(),
+                message: format!(
+                    "assets '{}' and '{}' trace the same dataset: its totals would count twice; give each chain one asset",
+                    other.case, s.case
+                ),
+            });
+        }
         assets.push(AssetSummary {
             name: s.case.clone(),
             chain: s.dataset.chain.to_string(),
@@ -233,8 +274,17 @@ pub fn combine(multi: &MultiCase, runs: &[(Summary, PathBuf)]) -> Result<MultiSu
         if currency.is_none() {
             currency.clone_from(&s.fiat_currency);
         }
-        if s.fiat_currency.is_none() || s.fiat_currency != currency {
-            continue; // no fiat, or another currency: not summed
+        if s.fiat_currency.is_none() {
+            continue; // no asset is priced (checked at load)
+        }
+        if s.fiat_currency != currency {
+            return Err(MultiError::Invalid {
+                path: dir.join("summary.json"),
+                message: format!(
+                    "asset '{}' is valued in {:?}, the others in {:?}: value every asset in one currency",
+                    s.case, s.fiat_currency, currency
+                ),
+            });
         }
         let cashouts = cashouts_fiat(dir)?;
         for p in &s.policies {
@@ -290,6 +340,14 @@ fn cashouts_fiat(dir: &Path) -> Result<BTreeMap<(String, String), i128>, MultiEr
     for b in read_file(&path, &["policy", "bucket", "entity", "fiat_value"])
         .map_err(ExportError::from)?
     {
+        if b.column(3).data_type() != &arrow::datatypes::DataType::Decimal128(38, 2) {
+            return Err(MultiError::Invalid {
+                path,
+                message:
+                    "fiat_value is not Decimal128(38, 2): re-run the trace with this fundtrace"
+                        .into(),
+            });
+        }
         let (Some(policy), Some(bucket), Some(entity), Some(fiat)) = (
             b.column(0).as_string_opt::<i32>(),
             b.column(1).as_string_opt::<i32>(),
@@ -393,6 +451,7 @@ fn markdown_tables_to_html(md: &str) -> String {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
+            .replace('"', "&quot;")
     };
     let cell = |s: &str| {
         // [text](href) links.
@@ -460,7 +519,9 @@ mod tests {
         for v in [0i128, 1, 99, 100, 12_345, -5, -12_300, 10i128.pow(30)] {
             assert_eq!(parse_minor(&format_minor(v)), Some(v));
         }
-        for bad in ["", "1", "1.5", "1.234", "a.00", ".00", "1e3.00"] {
+        for bad in [
+            "", "1", "1.5", "1.234", "a.00", ".00", "1e3.00", "1.+5", "1.-1",
+        ] {
             assert_eq!(parse_minor(bad), None, "{bad}");
         }
     }

@@ -33,9 +33,9 @@ pub struct EntityScore {
     /// Its category.
     pub category: String,
     /// Stolen satoshis the thief deposited there (truth).
-    pub truth_sat: u64,
+    pub truth_sat: u128,
     /// Tainted satoshis the model found there.
-    pub found_sat: u64,
+    pub found_sat: u128,
 }
 
 /// The score of one taint model.
@@ -55,7 +55,7 @@ pub struct PolicyScore {
     pub recall: f64,
     /// Σ min(found, truth) over the truth's cash-out entities, in satoshis: the part of the
     /// real cash-outs the model attributes to the right entity.
-    pub matched_sat: u64,
+    pub matched_sat: u128,
     /// Per entity of the truth or of the trace (exchange and gambling cash-outs).
     pub entities: Vec<EntityScore>,
 }
@@ -64,7 +64,7 @@ pub struct PolicyScore {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Score {
     /// Stolen satoshis cashed out at services, by the truth.
-    pub truth_cashed_out_sat: u64,
+    pub truth_cashed_out_sat: u128,
     /// One entry per model, in the results' order.
     pub policies: Vec<PolicyScore>,
 }
@@ -78,7 +78,7 @@ pub fn score(results: &Path, truth: &Path) -> Result<Score, ScoreError> {
         &["kind", "entity", "category", "value"],
         "point TRUTH_DIR at the truth/ directory written by `fundtrace generate`",
     )?;
-    let mut truth_at: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut truth_at: BTreeMap<(String, String), u128> = BTreeMap::new();
     for b in &truth_rows {
         let (kind, entity, category) = (
             b.column(0).as_string::<i32>(),
@@ -88,9 +88,16 @@ pub fn score(results: &Path, truth: &Path) -> Result<Score, ScoreError> {
         let value = b.column(3).as_primitive::<UInt64Type>();
         for i in 0..b.num_rows() {
             if kind.value(i) == "cashout" {
+                if entity.is_null(i) || category.is_null(i) {
+                    return Err(ScoreError::Read {
+                        path: truth.join("endpoints.parquet"),
+                        message: format!("row {i}: a cash-out without entity or category"),
+                        fix: "regenerate the truth with `fundtrace generate`",
+                    });
+                }
                 *truth_at
                     .entry((entity.value(i).to_string(), category.value(i).to_string()))
-                    .or_default() += value.value(i);
+                    .or_default() += value.value(i) as u128;
             }
         }
     }
@@ -101,7 +108,7 @@ pub fn score(results: &Path, truth: &Path) -> Result<Score, ScoreError> {
         "point RESULTS_DIR at a directory written by `fundtrace trace`",
     )?;
     let mut policies: Vec<String> = Vec::new();
-    let mut found: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    let mut found: BTreeMap<(String, String, String), u128> = BTreeMap::new();
     for b in &found_rows {
         let (policy, entity, category) = (
             b.column(0).as_string::<i32>(),
@@ -119,7 +126,7 @@ pub fn score(results: &Path, truth: &Path) -> Result<Score, ScoreError> {
                     entity.value(i).to_string(),
                     category.value(i).to_string(),
                 ))
-                .or_default() += value.value(i);
+                .or_default() += value.value(i) as u128;
         }
     }
     // Models that reached nothing have no cash-out rows: take the list from summary.json.
@@ -142,7 +149,7 @@ pub fn score(results: &Path, truth: &Path) -> Result<Score, ScoreError> {
     let policies = policies
         .into_iter()
         .map(|policy| {
-            let mine: BTreeMap<(&str, &str), u64> = found
+            let mine: BTreeMap<(&str, &str), u128> = found
                 .iter()
                 .filter(|(k, _)| k.0 == policy && cashout_categories.contains(&k.2))
                 .map(|(k, &v)| ((k.1.as_str(), k.2.as_str()), v))
@@ -226,7 +233,7 @@ fn read_rows(
 
 /// The score as a Markdown table, one section per model.
 pub fn render(score: &Score) -> String {
-    let btc = |sat: u64| format!("{}.{:08}", sat / 100_000_000, sat % 100_000_000);
+    let btc = crate::export::coins;
     let mut s = format!(
         "Truth: {} cashed out at services.\n\n| model | precision | recall | matched | missed exchanges | wrong exchanges |\n|---|---|---|---|---|---|\n",
         btc(score.truth_cashed_out_sat)

@@ -309,3 +309,42 @@ fn a_syncing_node_is_named_and_to_ingests_what_it_has() {
         1
     );
 }
+
+/// A node that accepts connections but never answers (stuck, or its work queue full): each
+/// request times out after `--rpc-timeout`, is retried, and the run ends with an error naming
+/// the cause and the fix. A listening socket that never accepts behaves exactly so: the kernel
+/// completes the connection, nothing ever reads or writes.
+#[test]
+fn a_node_that_never_answers_times_out_with_the_fix() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = fundtrace()
+        .env("FUNDTRACE_TEST_PW", "secret")
+        .args([
+            "ingest",
+            "--rpc",
+            &format!("http://127.0.0.1:{port}"),
+            "--chain",
+            "litecoin-regtest",
+            "--rpc-user",
+            "u",
+            "--rpc-password-env",
+            "FUNDTRACE_TEST_PW",
+            "--rpc-timeout",
+            "1",
+            "--out",
+            tmp.path().join("ds").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("did not answer getblockchaininfo within 1 s (5 attempts)")
+            && stderr.contains("--rpc-timeout"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret"), "the password is never printed");
+    drop(listener);
+}

@@ -147,6 +147,9 @@ pub struct IngestArgs {
     /// Litecoin, 24 for MonaCoin, 0 on regtest).
     #[arg(long, value_name = "N", help_heading = "RPC")]
     pub confirmations: Option<u32>,
+    /// Seconds one RPC request may take before it is retried (5 attempts, then an error).
+    #[arg(long, value_name = "SECS", default_value_t = 60, help_heading = "RPC")]
+    pub rpc_timeout: u64,
     /// The chain the blocks belong to: bitcoin, bitcoin-testnet3, bitcoin-regtest, litecoin,
     /// litecoin-regtest, monacoin, bitcoin-cash.
     #[arg(long, value_name = "CHAIN")]

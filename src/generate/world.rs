@@ -240,15 +240,20 @@ impl World {
         (11 + inputs.iter().map(|u| u.key.input_vbytes()).sum::<u64>() + 31 * n_out as u64) * rate
     }
 
-    /// Time of the block at `height`: the chain's spacing from the start time, with jitter.
-    fn block_time(&mut self, height: u32) -> u32 {
-        let base = self.start_time + self.chain.block_spacing_secs() * (height - 1);
-        if self.jitter == 0 {
+    /// Time of the block at `height`: the chain's spacing from the start time, with jitter;
+    /// None past 2106 (block times are u32).
+    fn block_time(&mut self, height: u32) -> Option<u32> {
+        let base =
+            self.start_time as u64 + self.chain.block_spacing_secs() as u64 * (height as u64 - 1);
+        let t = if self.jitter == 0 {
             base
         } else {
-            let j = self.rng.below(2 * self.jitter as u64 + 1) as u32;
-            (base + j).saturating_sub(self.jitter).max(self.start_time)
-        }
+            let j = self.rng.below(2 * self.jitter as u64 + 1);
+            (base + j)
+                .saturating_sub(self.jitter as u64)
+                .max(self.start_time as u64)
+        };
+        u32::try_from(t).ok()
     }
 
     /// Mine the pending transactions into the next block, paying subsidy and fees to `payees` in
@@ -273,7 +278,12 @@ impl World {
         let mut txdata = Vec::with_capacity(self.block_txs.len() + 1);
         txdata.push(cb);
         txdata.append(&mut self.block_txs);
-        let time = self.block_time(self.height);
+        let time = self.block_time(self.height).ok_or_else(|| {
+            GenerateError::Options(format!(
+                "block {} would be timed after 2106 (block times are 32-bit): use an earlier --start-time or fewer blocks",
+                self.height
+            ))
+        })?;
         let block = assemble_block(self.prev, time, txdata, &self.block_txids);
         self.block_txids.clear();
         // The witness commitment, if any, was added to the coinbase: take its final txid.

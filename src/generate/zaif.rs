@@ -34,6 +34,9 @@ const WHIRLPOOLS: [(u64, u64); 2] = [(COIN / 2, 1_750_000), (COIN / 20, 175_000)
 const PREMIX_FEE: u64 = 5_000;
 /// The mixer keeps this many thousandths of each deposit.
 const MIXER_FEE_PERMILLE: u64 = 25;
+/// The thief leaves coins smaller than this where they are: moving them would cost a large
+/// part of them in fees (the largest fee he pays is below 11,000 sat).
+const THIEF_MIN_MOVE: u64 = 20_000;
 /// Cap of the users' spendable pool.
 const MAX_USER_COINS: usize = 200_000;
 /// Cap of the CoinJoin users' pool.
@@ -149,6 +152,13 @@ pub fn zaif(opts: &GenerateOptions) -> Result<Generated, GenerateError> {
             COINBASE_MATURITY + 20
         )));
     }
+    if theft_height as u64 > est_blocks {
+        return Err(GenerateError::Options(format!(
+            "--theft-height {theft_height} is past the chain's end (about {est_blocks} blocks for \
+             --txs {} at {per_block} per block): raise --txs or lower --theft-height",
+            opts.txs
+        )));
+    }
     if opts.theft_inputs == 0 {
         return Err(GenerateError::Options(
             "--theft-inputs must be at least 1".into(),
@@ -159,7 +169,7 @@ pub fn zaif(opts: &GenerateOptions) -> Result<Generated, GenerateError> {
     while sim.w.height + 1 < theft_height {
         sim.background_block(per_block, true)?;
     }
-    let theft = sim.theft(opts.theft_inputs as usize);
+    let theft = sim.theft(opts.theft_inputs as usize)?;
     sim.finish_block(per_block)?;
     // Laundering, then ordinary traffic up to the requested size.
     while !sim.story_done() || sim.w.stats.txs < opts.txs {
@@ -1055,12 +1065,20 @@ impl Sim {
     }
 
     /// The theft: the victim's `n` largest hot-wallet outputs swept into one thief address.
-    fn theft(&mut self, n: usize) -> Theft {
+    fn theft(&mut self, n: usize) -> Result<Theft, GenerateError> {
         let hot = &mut self.services[VICTIM].hot_coins;
         hot.sort_by_key(|c| std::cmp::Reverse(c.value));
         let inputs: Vec<Utxo> = hot.drain(..n.min(hot.len())).collect();
         let stolen: u64 = inputs.iter().map(|c| c.value).sum();
         let fee = World::fee_at(&inputs, 1, 10);
+        if stolen < fee + THIEF_MIN_MOVE {
+            return Err(GenerateError::Options(format!(
+                "the victim's hot wallet holds {stolen} sat in {} outputs at height {}: nothing \
+                 worth stealing; choose another --theft-height",
+                inputs.len(),
+                self.w.height + 1
+            )));
+        }
         let key = self.thief_key();
         let coin = self.w.pay(&inputs, &[(key, stolen - fee)])[0];
         let txid = coin.outpoint.txid;
@@ -1088,7 +1106,7 @@ impl Sim {
             totals_by_kind: BTreeMap::new(),
             cashed_out_by_entity: BTreeMap::new(),
         };
-        theft
+        Ok(theft)
     }
 
     /// Everything is laundered or parked: no coin waits for an action, no payout is owed to
@@ -1116,9 +1134,14 @@ impl Sim {
                 let mut c = c;
                 c.ready_at = h + 1;
                 c.tries += 1;
-                if c.tries > 20 {
+                if c.tries >= 20 {
                     c.plan = Plan::Deposit {
                         exchange: self.cashout_exchange(),
+                    };
+                    c.via = match c.via {
+                        "wasabi" => "wasabi-fallback",
+                        "whirlpool" => "whirlpool-fallback",
+                        other => other,
                     };
                 }
                 self.thief.coins.push(c);
@@ -1186,6 +1209,14 @@ impl Sim {
     fn act(&mut self, c: ThiefCoin) -> bool {
         let rate = [5, 10, 20][self.w.rng.below(3) as usize];
         let value = c.coin.value;
+        if value < THIEF_MIN_MOVE {
+            // Not worth a transaction's fee (small CoinJoin or Tx0 change): left where it is.
+            self.thief.coins.push(ThiefCoin {
+                plan: Plan::Hold,
+                ..c
+            });
+            return true;
+        }
         match c.plan {
             Plan::Hold => unreachable!("held coins are not acted on"),
             Plan::Split => {
@@ -1356,6 +1387,13 @@ impl Sim {
                     .entry(e.entity.expect("cash-outs name their entity"))
                     .or_default() += e.value;
             }
+        }
+        let sum: u128 = self.thief.endpoints.iter().map(|e| e.value as u128).sum();
+        if sum != theft.stolen_sat as u128 {
+            return Err(GenerateError::Options(format!(
+                "internal error: the truth accounts for {sum} sat, not the {} stolen; please report it with the options used",
+                theft.stolen_sat
+            )));
         }
         theft.thief_addresses = std::mem::take(&mut self.thief.addresses);
         let endpoints = std::mem::take(&mut self.thief.endpoints);

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bitcoincore_rpc::{Auth, Client, RpcApi};
+use bitcoincore_rpc::{Client, RpcApi};
 use rayon::prelude::*;
 
 use super::block::{parse_block_with, BlockParseError, ParsedBlock};
@@ -79,6 +79,18 @@ pub enum RpcError {
         /// Its current height.
         height: u64,
     },
+    /// The node accepted the connection but did not answer in time, on every attempt.
+    #[error("the node at {url} did not answer {method} within {seconds} s ({attempts} attempts): it may be overloaded or stuck (check its log; raise its -rpcworkqueue/-rpcthreads), or raise --rpc-timeout")]
+    Timeout {
+        /// The URL.
+        url: String,
+        /// The method.
+        method: String,
+        /// The timeout per attempt.
+        seconds: u64,
+        /// Attempts made.
+        attempts: u32,
+    },
     /// A call failed for good.
     #[error("RPC {method} to {url} failed: {detail}")]
     Call {
@@ -110,34 +122,50 @@ pub enum RpcError {
 pub struct Node {
     client: Client,
     url: String,
+    timeout: Duration,
 }
 
 impl Node {
-    /// Connect (no request is sent yet).
-    pub fn connect(url: &str, credentials: &Credentials) -> Result<Node, RpcError> {
-        let auth = match credentials {
+    /// Connect (no request is sent yet); each request gives up after `timeout`.
+    pub fn connect(
+        url: &str,
+        credentials: &Credentials,
+        timeout: Duration,
+    ) -> Result<Node, RpcError> {
+        let (user, password) = match credentials {
             Credentials::Cookie(path) => {
                 // Read it here to give a clear error (the client would only say "I/O error").
-                std::fs::read_to_string(path).map_err(|e| RpcError::Cookie {
+                let cookie = std::fs::read_to_string(path).map_err(|e| RpcError::Cookie {
                     path: path.clone(),
                     detail: e.to_string(),
                 })?;
-                Auth::CookieFile(path.clone())
+                let (user, password) =
+                    cookie
+                        .trim_end()
+                        .split_once(':')
+                        .ok_or_else(|| RpcError::Cookie {
+                            path: path.clone(),
+                            detail: "not of the form user:password".into(),
+                        })?;
+                (user.to_string(), password.to_string())
             }
-            Credentials::UserPass { user, password } => {
-                Auth::UserPass(user.clone(), password.clone())
-            }
+            Credentials::UserPass { user, password } => (user.clone(), password.clone()),
         };
-        let client = Client::new(url, auth).map_err(|e| RpcError::Cookie {
-            path: match credentials {
-                Credentials::Cookie(p) => p.clone(),
-                Credentials::UserPass { .. } => PathBuf::new(),
-            },
-            detail: e.to_string(),
-        })?;
+        use bitcoincore_rpc::jsonrpc;
+        let transport = jsonrpc::simple_http::Builder::new()
+            .timeout(timeout)
+            .url(url)
+            .map_err(|e| RpcError::Unreachable {
+                url: url.to_string(),
+                detail: e.to_string(),
+            })?
+            .auth(user, Some(password))
+            .build();
+        let client = Client::from_jsonrpc(jsonrpc::Client::with_transport(transport));
         Ok(Node {
             client,
             url: url.to_string(),
+            timeout,
         })
     }
 
@@ -165,7 +193,15 @@ impl Node {
                                 url: self.url.clone(),
                             })
                         }
-                        Failure::Transient if attempt < ATTEMPTS => {
+                        Failure::Timeout if attempt == ATTEMPTS => {
+                            return Err(RpcError::Timeout {
+                                url: self.url.clone(),
+                                method: method.into(),
+                                seconds: self.timeout.as_secs(),
+                                attempts: ATTEMPTS,
+                            });
+                        }
+                        Failure::Transient | Failure::Timeout if attempt < ATTEMPTS => {
                             tracing::warn!(method, attempt, %detail, "RPC call failed, retrying");
                             std::thread::sleep(delay);
                             delay *= 2;
@@ -219,6 +255,8 @@ impl Node {
 enum Failure {
     Unreachable,
     Unauthorized,
+    /// Connected, but no answer within the timeout (the read timed out).
+    Timeout,
     Transient,
     Fatal,
 }
@@ -229,13 +267,21 @@ fn classify(detail: &str) -> Failure {
     // forms, not bare numbers, which also occur inside hashes.
     if d.contains("http code: 401") || d.contains("http code: 403") || d.contains("unauthorized") {
         Failure::Unauthorized
+    } else if d.contains("os error 11")
+        || d.contains("resource temporarily unavailable")
+        || d.contains("would block")
+        || d.contains("timed out")
+        || d.contains("os error 110")
+    {
+        // A read that timed out (EAGAIN on a socket with a read timeout, or ETIMEDOUT): the
+        // transport words it "Couldn't connect to host: …", but the node did connect.
+        Failure::Timeout
     } else if d.contains("connection refused")
         || d.contains("no route")
         || d.contains("couldn't connect")
     {
         Failure::Unreachable
-    } else if d.contains("timed out")
-        || d.contains("timeout")
+    } else if d.contains("timeout")
         || d.contains("http code: 503")
         || d.contains("work queue depth")
         || d.contains("code: -28")
@@ -262,6 +308,10 @@ mod tests {
         assert_eq!(
             classify("Connection refused (os error 111)"),
             Failure::Unreachable
+        );
+        assert_eq!(
+            classify("Couldn't connect to host: Resource temporarily unavailable (os error 11)"),
+            Failure::Timeout
         );
         // A hash that happens to hold "401" or "-28" is not a credential or warm-up error.
         assert_eq!(
@@ -326,6 +376,8 @@ pub struct RpcIngest {
     pub confirmations: u32,
     /// When partitions are closed.
     pub policy: PartitionPolicy,
+    /// How long one request may take before it is retried.
+    pub timeout: Duration,
 }
 
 /// Check the node serves `chain` (its chain name and its genesis block).
@@ -356,7 +408,7 @@ pub fn ingest_rpc(
     on_block: impl Fn(u64) + Sync,
 ) -> Result<IngestSummary, RpcError> {
     let started = Instant::now();
-    let node = Node::connect(&job.url, &job.credentials)?;
+    let node = Node::connect(&job.url, &job.credentials, job.timeout)?;
     let (node_height, ibd) = check_chain(&node, job.chain)?;
     if ibd && job.to_height.is_none() {
         return Err(RpcError::Syncing {
@@ -388,7 +440,7 @@ pub fn ingest_rpc(
     };
     on_start(heights.len() as u64);
     let fetchers: Vec<Node> = (0..FETCHERS)
-        .map(|_| Node::connect(&job.url, &job.credentials))
+        .map(|_| Node::connect(&job.url, &job.credentials, job.timeout))
         .collect::<Result<_, _>>()?;
     let mut block_bytes = 0u64;
     for round in heights.chunks(ROUND) {
