@@ -76,6 +76,60 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Set by SIGINT/SIGTERM while following a node.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Route SIGINT and SIGTERM to [`STOP`] instead of killing the process.
+fn install_stop_handler() -> &'static std::sync::atomic::AtomicBool {
+    #[cfg(unix)]
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        let handler = on_stop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+    &STOP
+}
+
+/// `ingest --rpc --follow`: ingest what the node has, then poll for new blocks until stopped.
+fn follow(
+    job: &fundtrace::ingest::rpc::RpcIngest,
+    poll_secs: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    use fundtrace::ingest::rpc::ingest_rpc;
+    use std::sync::atomic::Ordering;
+    loop {
+        let summary = ingest_rpc(job, |_| {}, |_| {}).with_context(|| {
+            format!("ingest from {} into {} failed", job.url, job.out.display())
+        })?;
+        if summary.added.blocks > 0 || STOP.load(Ordering::Relaxed) {
+            if json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else {
+                println!(
+                    "tip {} ({} new blocks, {} txs)",
+                    summary.tip_height.map_or("-".into(), |h| h.to_string()),
+                    summary.added.blocks,
+                    summary.added.txs
+                );
+            }
+        }
+        for _ in 0..poll_secs.max(1) * 10 {
+            if STOP.load(Ordering::Relaxed) {
+                eprintln!("stopped; the dataset {} is consistent", job.out.display());
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
 fn score(args: fundtrace::cli::ScoreArgs, json: bool) -> anyhow::Result<()> {
     let score = fundtrace::score::score(&args.results, &args.truth)?;
     let mut text = serde_json::to_string_pretty(&score)?;
@@ -127,11 +181,15 @@ fn ingest(args: IngestArgs, json: bool) -> anyhow::Result<()> {
                 .unwrap_or_else(|| default_confirmations(args.chain)),
             policy,
             timeout: std::time::Duration::from_secs(args.rpc_timeout.max(1)),
+            stop: args.follow.then(install_stop_handler),
         };
         bar.set_style(
             ProgressStyle::with_template("{spinner} ingest [{elapsed_precise}] {wide_bar} {pos}/{len} blocks ({per_sec}, eta {eta})")
                 .expect("valid template"),
         );
+        if args.follow {
+            return follow(&job, args.poll_secs, json);
+        }
         ingest_rpc(&job, |n| bar.set_length(n), |n| bar.inc(n))
             .with_context(|| format!("ingest from {url} into {} failed", job.out.display()))?
     } else {

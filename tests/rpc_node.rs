@@ -348,3 +348,102 @@ fn a_node_that_never_answers_times_out_with_the_fix() {
     assert!(!stderr.contains("secret"), "the password is never printed");
     drop(listener);
 }
+
+/// The dataset's tip height, read from its manifest (written atomically, so never half).
+fn manifest_tip(dataset: &std::path::Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dataset.join("manifest.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["tip"]["height"].as_u64()
+}
+
+/// Wait (up to two minutes) for the following ingest to reach `height`.
+fn wait_for_tip(dataset: &std::path::Path, height: u64) {
+    for _ in 0..1_200 {
+        if manifest_tip(dataset) == Some(height) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!(
+        "the follower never reached height {height} (at {:?})",
+        manifest_tip(dataset)
+    );
+}
+
+/// `--follow`: ingests what the node has, then each new block as it is mined, until SIGINT;
+/// it then stops cleanly, and the dataset equals a one-shot ingest of the same chain.
+#[test]
+fn follow_ingests_new_blocks_until_interrupted() {
+    let Some(node) = LitecoinNode::start() else {
+        return;
+    };
+    node.call("createwallet", &[json!("w")]);
+    let miner = node.address("bech32");
+    node.mine(101, &miner);
+    let tmp = tempfile::tempdir().unwrap();
+    let (followed, once) = (tmp.path().join("followed"), tmp.path().join("once"));
+    let cookie = node.cookie();
+    let args = |out: &std::path::Path| -> Vec<String> {
+        [
+            "ingest",
+            "--rpc",
+            &node.url,
+            "--cookie",
+            cookie.to_str().unwrap(),
+            "--chain",
+            "litecoin-regtest",
+            "--confirmations",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let mut follow_args = args(&followed);
+    follow_args.extend(["--follow", "--poll-secs", "1"].map(String::from));
+    let child = fundtrace()
+        .args(&follow_args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_tip(&followed, 101);
+    // New blocks with a payment in them.
+    node.call(
+        "sendtoaddress",
+        &[json!(node.address("legacy")), json!(2.5)],
+    );
+    node.mine(3, &miner);
+    wait_for_tip(&followed, 104);
+    node.mine(2, &miner);
+    wait_for_tip(&followed, 106);
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("tip 101") && stdout.contains("tip 106"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("stopped; the dataset"), "{stderr}");
+
+    run_ok(&args(&once).iter().map(String::as_str).collect::<Vec<_>>());
+    let a = fundtrace::store::Dataset::open(&followed).unwrap();
+    let b = fundtrace::store::Dataset::open(&once).unwrap();
+    assert_eq!(
+        (a.block_count(), a.tx_count(), a.output_count()),
+        (b.block_count(), b.tx_count(), b.output_count())
+    );
+    for t in 0..a.tx_count() {
+        let t = fundtrace::store::TxIx(t);
+        assert_eq!(a.txid(t), b.txid(t));
+    }
+}

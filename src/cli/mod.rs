@@ -147,6 +147,13 @@ pub struct IngestArgs {
     /// Litecoin, 24 for MonaCoin, 0 on regtest).
     #[arg(long, value_name = "N", help_heading = "RPC")]
     pub confirmations: Option<u32>,
+    /// Keep ingesting new blocks as the node gets them, polling every --poll-secs, until
+    /// interrupted (Ctrl-C or SIGTERM stop after the current round; the store stays consistent).
+    #[arg(long, requires = "rpc", help_heading = "RPC")]
+    pub follow: bool,
+    /// Seconds between polls of the node with --follow.
+    #[arg(long, value_name = "SECS", default_value_t = 10, help_heading = "RPC")]
+    pub poll_secs: u64,
     /// Seconds one RPC request may take before it is retried (5 attempts, then an error).
     #[arg(long, value_name = "SECS", default_value_t = 60, help_heading = "RPC")]
     pub rpc_timeout: u64,

@@ -267,11 +267,11 @@ fn classify(detail: &str) -> Failure {
     // forms, not bare numbers, which also occur inside hashes.
     if d.contains("http code: 401") || d.contains("http code: 403") || d.contains("unauthorized") {
         Failure::Unauthorized
-    } else if d.contains("os error 11")
+    } else if d.contains("(os error 11)")
         || d.contains("resource temporarily unavailable")
         || d.contains("would block")
         || d.contains("timed out")
-        || d.contains("os error 110")
+        || d.contains("(os error 110)")
     {
         // A read that timed out (EAGAIN on a socket with a read timeout, or ETIMEDOUT): the
         // transport words it "Couldn't connect to host: …", but the node did connect.
@@ -312,6 +312,11 @@ mod tests {
         assert_eq!(
             classify("Couldn't connect to host: Resource temporarily unavailable (os error 11)"),
             Failure::Timeout
+        );
+        // os error 111 is not os error 11.
+        assert_eq!(
+            classify("Couldn't connect to host: Connection refused (os error 111)"),
+            Failure::Unreachable
         );
         // A hash that happens to hold "401" or "-28" is not a credential or warm-up error.
         assert_eq!(
@@ -378,6 +383,9 @@ pub struct RpcIngest {
     pub policy: PartitionPolicy,
     /// How long one request may take before it is retried.
     pub timeout: Duration,
+    /// Set (by a signal handler) to stop after the round being fetched: what was fetched is
+    /// committed and the run returns normally.
+    pub stop: Option<&'static std::sync::atomic::AtomicBool>,
 }
 
 /// Check the node serves `chain` (its chain name and its genesis block).
@@ -444,6 +452,13 @@ pub fn ingest_rpc(
         .collect::<Result<_, _>>()?;
     let mut block_bytes = 0u64;
     for round in heights.chunks(ROUND) {
+        if job
+            .stop
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            notes.push("stopped on request; the next run continues from here".into());
+            break;
+        }
         let blocks = fetch_round(&fetchers, round, job.chain.has_mweb())?;
         for (height, block) in round.iter().zip(&blocks) {
             block_bytes += block.size as u64;
