@@ -355,6 +355,25 @@ fn every_model_finds_the_truth_of_the_thiefs_direct_routes_in_zaif_mini() {
     let results = tmp.path().join("results");
     let summary = trace_summary(&case, &results);
     let policies = ["haircut", "fifo", "lifo", "tiho", "poison"];
+    // The loss band's summary lines: the seeded amount is what the theft transaction paid the
+    // thief (stolen minus the sweep's fee), the same under every model.
+    let theft = theft_json(&mini);
+    let seeded = theft["stolen_sat"].as_u64().unwrap() - theft["theft_fee_sat"].as_u64().unwrap();
+    let line = |key: &str| {
+        summary["loss_band"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "summary" && r["key"] == key)
+            .unwrap_or_else(|| panic!("{key}"))
+            .clone()
+    };
+    assert_eq!(line("1 stolen (seeded)")["min_sat"], seeded);
+    assert_eq!(line("1 stolen (seeded)")["max_sat"], seeded);
+    assert!(
+        line("3 of which at mixers")["max_sat"].as_u64()
+            <= line("2 cashed out")["max_sat"].as_u64()
+    );
     for p in summary["policies"].as_array().unwrap() {
         if p["policy"] != "poison" {
             assert_eq!(p["conservation_holds"], true, "{}", p["policy"]);

@@ -17,7 +17,8 @@ use crate::trace::run::CaseRun;
 /// One row of the band.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BandRow {
-    /// `bucket`, `cashout` or `endpoint`.
+    /// `bucket`, `cashout`, `endpoint`, or `summary` (stolen, cashed out, of which at mixers,
+    /// unspent, fees, cut by stop conditions: keys numbered in reading order).
     pub kind: &'static str,
     /// The bucket name, the entity, or the endpoint's `txid:vout`.
     pub key: String,
@@ -47,7 +48,35 @@ pub fn loss_band(run: &CaseRun) -> Vec<BandRow> {
         for b in Bucket::ALL {
             add("bucket", b.name().to_string(), 0);
         }
+        // The compensating party's questions, one line each.
+        add("summary", "1 stolen (seeded)".into(), r.result.seeded);
+        for key in [
+            "2 cashed out",
+            "3 of which at mixers",
+            "4 unspent",
+            "5 fees",
+            "6 cut by stop conditions",
+        ] {
+            add("summary", key.into(), 0);
+        }
         for e in &r.result.endpoints {
+            let line = match e.bucket {
+                Bucket::CashedOut => Some("2 cashed out"),
+                Bucket::Unspent => Some("4 unspent"),
+                Bucket::Fees => Some("5 fees"),
+                Bucket::HopCut | Bucket::DustCut | Bucket::DegreeCut | Bucket::BeyondWindow => {
+                    Some("6 cut by stop conditions")
+                }
+                _ => None,
+            };
+            if let Some(line) = line {
+                add("summary", line.into(), e.amount as u128);
+            }
+            if e.bucket == Bucket::CashedOut
+                && e.label.as_ref().is_some_and(|l| l.category == "mixer")
+            {
+                add("summary", "3 of which at mixers".into(), e.amount as u128);
+            }
             add("bucket", e.bucket.name().to_string(), e.amount as u128);
             if let Some(label) = e.label.as_ref().filter(|_| e.bucket == Bucket::CashedOut) {
                 add("cashout", label.entity.clone(), e.amount as u128);
