@@ -13,8 +13,6 @@
 //!   and no more than inputs, `outputs ≤ 2·participants + 1`. Cautious on purpose: a payment
 //!   batch of two equal payments may be taken for a CoinJoin and left unmerged, never the reverse.
 
-use std::collections::HashMap;
-
 /// The pool denominations of Samourai's Whirlpool, in satoshis.
 pub const WHIRLPOOL_POOLS: [u64; 4] = [100_000, 1_000_000, 5_000_000, 50_000_000];
 
@@ -38,22 +36,46 @@ pub fn detect(inputs: usize, outputs: &[u64]) -> Option<CoinJoinKind> {
     if inputs < 2 || outputs.len() < 3 {
         return None;
     }
-    let mut counts: HashMap<u64, usize> = HashMap::with_capacity(outputs.len());
-    for &v in outputs.iter().filter(|&&v| v > 0) {
-        *counts.entry(v).or_default() += 1;
+    // Count equal values by sorting a copy (a per-thread buffer: this runs for every
+    // multi-input transaction of the chain, so no hashing and no allocation).
+    thread_local! {
+        static SORTED: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    // The most common value; ties to the larger value (deterministic).
-    let (value, participants) = counts
-        .iter()
-        .map(|(&v, &c)| (v, c))
-        .max_by_key(|&(v, c)| (c, v))?;
-    if inputs == 5 && outputs.len() == 5 && participants == 5 && WHIRLPOOL_POOLS.contains(&value) {
+    SORTED.with(|sorted| {
+        let mut sorted = sorted.borrow_mut();
+        sorted.clear();
+        sorted.extend(outputs.iter().copied().filter(|&v| v > 0));
+        sorted.sort_unstable();
+        classify(inputs, outputs.len(), &sorted)
+    })
+}
+
+/// [`detect`] on the non-zero output values sorted ascending.
+fn classify(inputs: usize, n_outputs: usize, sorted: &[u64]) -> Option<CoinJoinKind> {
+    // The most common value (ties to the larger value), and how many outputs share their value
+    // with another.
+    let (mut value, mut participants, mut shared) = (0u64, 0usize, 0usize);
+    let mut i = 0;
+    while i < sorted.len() {
+        let v = sorted[i];
+        let run = sorted[i..].iter().take_while(|&&w| w == v).count();
+        if run >= participants {
+            (value, participants) = (v, run);
+        }
+        if run >= 2 {
+            shared += run;
+        }
+        i += run;
+    }
+    if participants == 0 {
+        return None;
+    }
+    if inputs == 5 && n_outputs == 5 && participants == 5 && WHIRLPOOL_POOLS.contains(&value) {
         return Some(CoinJoinKind::Whirlpool);
     }
     // WabiSabi: large rounds whose outputs mostly share their value with another output,
     // spread over many denominations (so no single value has a majority).
-    let shared: usize = counts.values().filter(|&&c| c >= 2).sum();
-    if inputs >= 50 && outputs.len() >= 50 && 2 * shared >= outputs.len() {
+    if inputs >= 50 && n_outputs >= 50 && 2 * shared >= n_outputs {
         return Some(CoinJoinKind::WabiSabi);
     }
     if participants < 2 || participants > inputs {
@@ -62,7 +84,7 @@ pub fn detect(inputs: usize, outputs: &[u64]) -> Option<CoinJoinKind> {
     if participants >= 10 && (9_000_000..=11_000_000).contains(&value) {
         return Some(CoinJoinKind::Wasabi);
     }
-    if outputs.len() > 2 * participants + 1 {
+    if n_outputs > 2 * participants + 1 {
         return None;
     }
     Some(if participants >= 3 {

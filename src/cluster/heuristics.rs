@@ -58,16 +58,34 @@ impl Heuristic for MultiInput {
         false
     }
     fn links(&self, ds: &Dataset, _: &ScriptFacts, tx: TxIx, out: &mut Vec<(ScriptId, ScriptId)>) {
-        let (inputs, values) = shape(ds, tx);
-        if inputs.len() < 2 || detect(inputs.len(), &values).is_some() {
+        // The hot loop of clustering: no allocation, and single-input transactions (most of a
+        // chain) leave before anything else is read.
+        let ins = ds.tx_inputs(tx);
+        if ins.end.0 - ins.start.0 < 2 {
             return;
         }
-        out.extend(
-            inputs[1..]
-                .iter()
-                .filter(|&&s| s != inputs[0])
-                .map(|&s| (inputs[0], s)),
-        );
+        let outs = ds.tx_outputs(tx);
+        if outs.end.0 - outs.start.0 >= 3 {
+            thread_local! {
+                static VALUES: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+            }
+            let coinjoin = VALUES.with(|values| {
+                let mut values = values.borrow_mut();
+                values.clear();
+                values.extend((outs.start.0..outs.end.0).map(|o| ds.value(OutIx(o))));
+                detect((ins.end.0 - ins.start.0) as usize, &values).is_some()
+            });
+            if coinjoin {
+                return;
+            }
+        }
+        let mut scripts = (ins.start.0..ins.end.0)
+            .filter_map(|i| ds.prev_out(InIx(i)))
+            .map(|o| ds.script_id(o));
+        let Some(first) = scripts.next() else {
+            return;
+        };
+        out.extend(scripts.filter(|&s| s != first).map(|s| (first, s)));
     }
 }
 
