@@ -64,11 +64,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             match multi {
                 Some(m) => fundtrace::multi::write_report(&args.results, &m)
                     .with_context(|| format!("report of {} failed", args.results.display()))?,
-                None => fundtrace::export::report::write_report(&args.results)
-                    .with_context(|| format!("report of {} failed", args.results.display()))?,
+                None => {
+                    use fundtrace::export::report::{write_report_as, ReportFormat};
+                    let formats = if args.formats.is_empty() {
+                        vec![ReportFormat::Html, ReportFormat::Md]
+                    } else {
+                        args.formats.clone()
+                    };
+                    write_report_as(&args.results, &formats)
+                        .with_context(|| format!("report of {} failed", args.results.display()))?;
+                }
             }
             for f in ["report.html", "report.md", "flow.dot"] {
-                println!("{}", args.results.join(f).display());
+                let path = args.results.join(f);
+                if path.exists() {
+                    println!("{}", path.display());
+                }
             }
             Ok(())
         }

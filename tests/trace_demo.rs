@@ -311,9 +311,10 @@ fn report_shows_tables_and_a_flow_picture() {
     // Self-contained: nothing is fetched at view time.
     assert!(!html.contains("<script") && !html.contains("<link") && !html.contains("src="));
     let svg = &html[html.find("<svg").expect("a flow picture")..html.find("</svg>").unwrap()];
-    // The widest path to each of the 10 deposits starts at the sweep output: at least 10 deposit
-    // nodes plus the sweep and the peel chain's change outputs.
-    assert!(svg.matches("<g class=\"node\">").count() >= 11);
+    // The widest path to each of the 10 deposits starts at the sweep output and runs down the
+    // peel chain: the sweep, the 8 peel changes, the 2 deposited split outputs, and one node per
+    // exchange (deposits collapse into their entity).
+    assert!(svg.matches("<g class=\"node\">").count() >= 1 + 8 + 2 + 4);
     for exchange in ["Bitbank", "Kraken", "Huobi", "Poloniex"] {
         assert!(
             svg.contains(exchange),
@@ -330,4 +331,10 @@ fn report_shows_tables_and_a_flow_picture() {
             "{f} differs on a re-run"
         );
     }
+    // --format md writes the Markdown (and flow.dot) only.
+    let c = tmp.path().join("c");
+    trace_json(&d, &c);
+    run_ok(&["report", c.to_str().unwrap(), "--format", "md"]);
+    assert!(c.join("report.md").exists() && c.join("flow.dot").exists());
+    assert!(!c.join("report.html").exists());
 }

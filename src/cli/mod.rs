@@ -57,6 +57,9 @@ pub struct ScoreArgs {
 pub struct ReportArgs {
     /// The results directory written by `fundtrace trace`.
     pub results: PathBuf,
+    /// Formats to write (repeatable; default both): html (self-contained page), md.
+    #[arg(long = "format", value_enum)]
+    pub formats: Vec<crate::export::report::ReportFormat>,
 }
 
 /// Arguments of `fundtrace cluster`.

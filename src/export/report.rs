@@ -190,8 +190,22 @@ fn svg(g: &DiGraph<(String, usize), u64>) -> String {
     out
 }
 
+/// The formats of the human report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// `report.html`, self-contained.
+    Html,
+    /// `report.md`.
+    Md,
+}
+
 /// Write `report.md`, `report.html` and `flow.dot` into the results directory `dir`.
 pub fn write_report(dir: &Path) -> Result<(), ExportError> {
+    write_report_as(dir, &[ReportFormat::Html, ReportFormat::Md])
+}
+
+/// Write the report in `formats` (and `flow.dot`) into the results directory `dir`.
+pub fn write_report_as(dir: &Path, formats: &[ReportFormat]) -> Result<(), ExportError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ExportError::Io { path, source }
@@ -383,11 +397,14 @@ pub fn write_report(dir: &Path) -> Result<(), ExportError> {
         html.push_str("</table>\n");
     }
     html.push_str("</body></html>\n");
-    for (name, text) in [
-        ("report.md", &md),
-        ("report.html", &html),
-        ("flow.dot", &dot),
+    for (name, text, format) in [
+        ("report.md", &md, Some(ReportFormat::Md)),
+        ("report.html", &html, Some(ReportFormat::Html)),
+        ("flow.dot", &dot, None),
     ] {
+        if format.is_some_and(|f| !formats.contains(&f)) {
+            continue;
+        }
         let path = dir.join(name);
         write_atomic(&path, text.as_bytes()).map_err(io(&path))?;
     }
