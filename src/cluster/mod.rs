@@ -22,7 +22,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use rayon::prelude::*;
 
 use self::heuristics::{Heuristic, ScriptFacts};
-use self::unionfind::{ConcurrentUnionFind, UnionFind};
+use self::unionfind::UnionFind;
 use crate::store::atomic::{sha256_hex, write_atomic};
 use crate::store::cache::as_bytes;
 use crate::store::read::{read_table, ReadError};
@@ -115,51 +115,59 @@ fn kind_name(k: &str) -> &'static str {
         .unwrap_or("nonstandard")
 }
 
-/// Cluster the dataset's scripts (in parallel on the current rayon pool).
-pub fn cluster(ds: &Dataset, heuristics: &[Box<dyn Heuristic>], facts: &ScriptFacts) -> Clusters {
-    let n = ds.script_count() as usize;
-    let uf = ConcurrentUnionFind::new(n);
-    (0..ds.tx_count())
-        .into_par_iter()
-        .for_each_init(Vec::new, |links, t| {
-            links.clear();
-            for h in heuristics {
-                h.links(ds, facts, TxIx(t), links);
-            }
-            for &(a, b) in links.iter() {
-                uf.union(a.0, b.0);
-            }
-        });
-    let cluster_of = uf.roots();
-    Clusters {
-        cluster_of,
-        links: provenance(ds, heuristics, facts),
-    }
-}
+/// Transactions whose links are found in one parallel batch before they are applied in order
+/// (bounds the memory of found links).
+const BATCH_TXS: u32 = 1 << 20;
+/// Transactions per parallel task.
+const TASK_TXS: u32 = 1 << 12;
 
-/// The merges in transaction order: a sequential pass recording the links that joined two
-/// clusters (a spanning forest), deterministic whatever the parallel pass did.
-fn provenance(ds: &Dataset, heuristics: &[Box<dyn Heuristic>], facts: &ScriptFacts) -> Vec<Link> {
+/// A link found by heuristic number `h` in transaction `tx`.
+type Found = (u32, u8, ScriptId, ScriptId);
+
+/// Cluster the dataset's scripts. Finding links reads the whole store and runs in parallel on
+/// the current rayon pool, batch by batch; applying them is a sequential union-find in
+/// transaction order, which gives the partition and its provenance (the links that joined two
+/// clusters: a spanning forest) in one pass, the same whatever the thread count.
+pub fn cluster(ds: &Dataset, heuristics: &[Box<dyn Heuristic>], facts: &ScriptFacts) -> Clusters {
     let mut uf = UnionFind::new(ds.script_count() as usize);
     let mut links = Vec::new();
-    let mut found = Vec::new();
-    for t in 0..ds.tx_count() {
-        for h in heuristics {
-            found.clear();
-            h.links(ds, facts, TxIx(t), &mut found);
-            for &(a, b) in &found {
-                if uf.union(a.0, b.0) {
-                    links.push(Link {
-                        a,
-                        b,
-                        tx: TxIx(t),
-                        heuristic: h.name(),
-                    });
+    let total = ds.tx_count();
+    let mut start = 0;
+    while start < total {
+        let end = start.saturating_add(BATCH_TXS).min(total);
+        let tasks = (end - start).div_ceil(TASK_TXS);
+        let found: Vec<Vec<Found>> = (0..tasks)
+            .into_par_iter()
+            .map(|k| {
+                let from = start + k * TASK_TXS;
+                let to = (from + TASK_TXS).min(end);
+                let (mut out, mut one) = (Vec::new(), Vec::new());
+                for t in from..to {
+                    for (hi, h) in heuristics.iter().enumerate() {
+                        one.clear();
+                        h.links(ds, facts, TxIx(t), &mut one);
+                        out.extend(one.iter().map(|&(a, b)| (t, hi as u8, a, b)));
+                    }
                 }
+                out
+            })
+            .collect();
+        for (t, hi, a, b) in found.into_iter().flatten() {
+            if uf.union(a.0, b.0) {
+                links.push(Link {
+                    a,
+                    b,
+                    tx: TxIx(t),
+                    heuristic: heuristics[hi as usize].name(),
+                });
             }
         }
+        start = end;
     }
-    links
+    Clusters {
+        cluster_of: uf.canonical(),
+        links,
+    }
 }
 
 /// Cluster a dataset and write the results into its directory; returns (clusters, multi-script clusters).
