@@ -1,6 +1,7 @@
 //! Clustering throughput: multi-input (with CoinJoin filtering) over a generated payments chain
-//! (`FUNDTRACE_BENCH_TXS`, default 1,000,000 transactions) on 1 and 2 threads, and the sequential
-//! union-find beside the concurrent one. graphsense-clustering on the same input:
+//! (`FUNDTRACE_BENCH_TXS`, default 1,000,000 transactions): `cluster` (links found in parallel,
+//! applied in order, provenance included) on 1 and 2 threads, beside a plain sequential pass
+//! without provenance. graphsense-clustering on the same input:
 //! `python3 benches/graphsense_cluster.py DATASET` (the dataset path is printed at start).
 //!
 //! Run: `cargo bench --bench cluster`.
@@ -42,7 +43,7 @@ fn load() -> &'static Load {
 }
 
 #[divan::bench(args = [1, 2], sample_count = 5)]
-fn multi_input_concurrent(bencher: Bencher, threads: usize) {
+fn cluster_multi_input(bencher: Bencher, threads: usize) {
     let l = load();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
