@@ -141,6 +141,7 @@ struct Sim {
 pub fn zaif(opts: &GenerateOptions) -> Result<Generated, GenerateError> {
     let per_block = opts.txs_per_block.max(10) as u64;
     let est_blocks = COINBASE_MATURITY as u64 + opts.txs / per_block;
+    let theft_floor = (COINBASE_MATURITY + 20) as u64;
     let theft_height = opts.theft_height.unwrap_or(
         (COINBASE_MATURITY + 20).max((COINBASE_MATURITY as u64 + (est_blocks - 100) / 3) as u32),
     );
@@ -152,7 +153,9 @@ pub fn zaif(opts: &GenerateOptions) -> Result<Generated, GenerateError> {
             COINBASE_MATURITY + 20
         )));
     }
-    if theft_height as u64 > est_blocks {
+    // An explicit height past the chain's requested size is a mistake; the default height
+    // stretches a small chain so the story fits.
+    if opts.theft_height.is_some() && theft_height as u64 > est_blocks.max(theft_floor) {
         return Err(GenerateError::Options(format!(
             "--theft-height {theft_height} is past the chain's end (about {est_blocks} blocks for \
              --txs {} at {per_block} per block): raise --txs or lower --theft-height",
@@ -1425,6 +1428,24 @@ fn round_down(v: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generate::Scenario;
+
+    #[test]
+    fn a_small_chain_stretches_to_fit_the_story_but_an_explicit_late_theft_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = GenerateOptions::new(Scenario::Zaif, 500, 3, dir.path().join("a"));
+        let made = zaif(&opts).unwrap();
+        assert!(
+            made.blocks > COINBASE_MATURITY + 20,
+            "the default theft height fits"
+        );
+        let late = GenerateOptions {
+            theft_height: Some(5_000),
+            ..GenerateOptions::new(Scenario::Zaif, 500, 3, dir.path().join("b"))
+        };
+        let err = zaif(&late).unwrap_err().to_string();
+        assert!(err.contains("past the chain's end"), "{err}");
+    }
 
     #[test]
     fn round_down_picks_one_two_five_steps() {
