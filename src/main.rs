@@ -71,7 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     } else {
                         args.formats.clone()
                     };
-                    write_report_as(&args.results, &formats)
+                    write_report_as(&args.results, &formats, args.layout)
                         .with_context(|| format!("report of {} failed", args.results.display()))?;
                 }
             }

@@ -60,6 +60,10 @@ pub struct ReportArgs {
     /// Formats to write (repeatable; default both): html (self-contained page), md.
     #[arg(long = "format", value_enum)]
     pub formats: Vec<crate::export::report::ReportFormat>,
+    /// Flow picture layout: auto (Graphviz `dot` if installed, else built-in), builtin
+    /// (identical on every machine), graphviz.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub layout: crate::export::report::Layout,
 }
 
 /// Arguments of `fundtrace cluster`.

@@ -1,9 +1,11 @@
 //! `fundtrace report RESULTS_DIR`: a self-contained HTML page (no network at view time) and a
 //! Markdown version of a trace's results: parameters and hashes, the totals per bucket and
 //! model, the loss band, the top cash-outs with their widest paths, and a flow picture (SVG
-//! drawn here, no Graphviz needed) plus `flow.dot` for people who use their own tools.
+//! by Graphviz `dot` or the built-in layout) plus `flow.dot` for people who use their own tools.
 //!
-//! The flow picture is the petgraph graph of the explained paths: one column per hop, one node
+//! The flow picture is laid out by Graphviz `dot` when asked (`--layout auto|graphviz`) or by
+//! the built-in layout, identical on every machine (the default of the library call).
+//! It is the petgraph graph of the explained paths: one column per hop, one node
 //! per output on a path (its entity when it is a cash-out), edges as wide as the value they
 //! carry. Everything is sorted, so a re-run gives byte-identical files.
 
@@ -199,13 +201,76 @@ pub enum ReportFormat {
     Md,
 }
 
-/// Write `report.md`, `report.html` and `flow.dot` into the results directory `dir`.
-pub fn write_report(dir: &Path) -> Result<(), ExportError> {
-    write_report_as(dir, &[ReportFormat::Html, ReportFormat::Md])
+/// Who lays out the flow picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    /// Graphviz `dot` when it is on the PATH, else the built-in layout.
+    Auto,
+    /// The built-in column-per-hop layout (no dependency; identical on every machine).
+    Builtin,
+    /// Graphviz `dot` (an error when it is not installed).
+    Graphviz,
 }
 
-/// Write the report in `formats` (and `flow.dot`) into the results directory `dir`.
-pub fn write_report_as(dir: &Path, formats: &[ReportFormat]) -> Result<(), ExportError> {
+/// Write `report.md`, `report.html` and `flow.dot` into the results directory `dir`, with the
+/// built-in layout (the same bytes on every machine).
+pub fn write_report(dir: &Path) -> Result<(), ExportError> {
+    write_report_as(
+        dir,
+        &[ReportFormat::Html, ReportFormat::Md],
+        Layout::Builtin,
+    )
+}
+
+/// The flow graph as Graphviz DOT: left to right, boxes, edges as wide as their value.
+fn dot_text(g: &DiGraph<(String, usize), u64>) -> String {
+    let q = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let max = g.edge_weights().copied().max().unwrap_or(1).max(1) as f64;
+    let mut out = String::from("digraph flow {\n    rankdir=LR;\n    node [shape=box, style=\"rounded,filled\", fillcolor=\"#fdebd0\", color=\"#935116\", fontname=\"sans-serif\", fontsize=10];\n    edge [color=\"#c0392b\"];\n");
+    for n in g.node_indices() {
+        let _ = writeln!(out, "    n{} [label=\"{}\"];", n.index(), q(&g[n].0));
+    }
+    for e in g.edge_indices() {
+        let (a, b) = g.edge_endpoints(e).expect("edge");
+        let width = 1.0 + 8.0 * ((g[e] as f64).ln_1p() / max.ln_1p());
+        let _ = writeln!(
+            out,
+            "    n{} -> n{} [penwidth={width:.1}, tooltip=\"{}\"];",
+            a.index(),
+            b.index(),
+            coins(g[e] as u128)
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Lay `dot` out with Graphviz: the SVG element, or None when `dot` cannot run.
+fn graphviz_svg(dot: &str) -> Option<String> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(dot.as_bytes()).ok()?;
+    let out = child.wait_with_output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(text[text.find("<svg")?..].to_string())
+}
+
+/// Write the report in `formats` (and `flow.dot`) into the results directory `dir`, the flow
+/// picture laid out per `layout`.
+pub fn write_report_as(
+    dir: &Path,
+    formats: &[ReportFormat],
+    layout: Layout,
+) -> Result<(), ExportError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ExportError::Io { path, source }
@@ -253,14 +318,17 @@ pub fn write_report_as(dir: &Path, formats: &[ReportFormat]) -> Result<(), Expor
         .cloned()
         .collect();
     let graph = flow_graph(&model_paths, &entities);
-    let picture = svg(&graph);
-    let dot = format!(
-        "{:?}",
-        petgraph::dot::Dot::with_config(
-            &graph.map(|_, n| n.0.clone(), |_, e| coins(*e as u128)),
-            &[]
-        )
-    );
+    let dot = dot_text(&graph);
+    let picture = match layout {
+        Layout::Builtin => svg(&graph),
+        Layout::Auto => graphviz_svg(&dot).unwrap_or_else(|| svg(&graph)),
+        Layout::Graphviz => graphviz_svg(&dot).ok_or_else(|| ExportError::Io {
+            path: "dot".into(),
+            source: std::io::Error::other(
+                "Graphviz `dot` did not run: install graphviz, or use --layout builtin",
+            ),
+        })?,
+    };
 
     // Markdown.
     let mut md = String::new();
