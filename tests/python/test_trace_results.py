@@ -73,3 +73,22 @@ def test_loss_band_is_min_and_max_of_the_models(demo_results):
     ).fetchall()
     cash = {k: (lo, hi) for kind, k, lo, hi in band if kind == "cashout"}
     assert cash == {e: (lo, hi) for e, lo, hi in per_model}
+
+
+def test_loss_band_summary_lines_are_min_and_max_of_the_models_buckets(demo_results):
+    duckdb = import_or_need("duckdb")
+    band = duckdb.connect().execute(
+        f"select key, min_value, max_value from read_parquet('{demo_results}/loss_band.parquet') "
+        "where kind = 'summary'").fetchall()
+    lines = {k: (lo, hi) for k, lo, hi in band}
+    summary = json.loads((demo_results / "summary.json").read_text())
+    models = [p for p in summary["policies"] if p["conserves"]]
+
+    def span(values):
+        return (min(values), max(values))
+
+    assert lines["1 stolen (seeded)"] == span([p["seeded_sat"] for p in models])
+    for line, bucket in [("2 cashed out", "cashed-out"), ("4 unspent", "unspent"), ("5 fees", "fees")]:
+        assert lines[line] == span([p["buckets"][bucket] for p in models]), line
+    cut = ["hop-cut", "dust-cut", "degree-cut", "beyond-window"]
+    assert lines["6 cut by stop conditions"] == span([sum(p["buckets"][b] for b in cut) for p in models])
