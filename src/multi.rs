@@ -237,13 +237,11 @@ fn parse_minor(text: &str) -> Option<i128> {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let (whole, frac) = digits.split_once('.')?;
-    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    if frac.len() != 2 || !digits(whole) || !digits(frac) {
+    if digits.starts_with('.') || digits.trim() != digits {
         return None;
     }
-    let v = whole.parse::<i128>().ok()?.checked_mul(100)? + frac.parse::<i128>().ok()?;
-    Some(if neg { -v } else { v })
+    let d = crate::fiat::Decimal::parse(digits).filter(|d| d.scale == 2)?;
+    Some(if neg { -d.mantissa } else { d.mantissa })
 }
 
 /// Combine the asset summaries: exact sums of fiat minor units per model, bucket and entity.
@@ -393,7 +391,7 @@ pub fn write_report(dir: &Path, summary: &MultiSummary) -> Result<(), MultiError
         .clone()
         .unwrap_or_else(|| "fiat".into());
     let mut md = format!(
-        "# Multi-asset trace report: {}\n\nengine {} · case sha256 {}\n\n## Assets\n\n| asset | chain | seeded | case sha256 | dataset manifest sha256 | report |\n|---|---|---|---|---|---|\n",
+        "# Multi-asset trace report: {}\n\n- engine {} · case sha256 {}\n\n## Assets\n\n| asset | chain | seeded | case sha256 | dataset manifest sha256 | report |\n|---|---|---|---|---|---|\n",
         summary.case, summary.engine_version, summary.case_sha256
     );
     for a in &summary.assets {
@@ -428,7 +426,10 @@ pub fn write_report(dir: &Path, summary: &MultiSummary) -> Result<(), MultiError
             }
         }
     }
-    let html = markdown_tables_to_html(&md);
+    let html =
+        crate::export::report::markdown_to_html(&md, "fundtrace multi-asset report", true, |_| {
+            None
+        });
     let io = |path: PathBuf| {
         move |source| {
             MultiError::Export(ExportError::Io {
@@ -442,72 +443,6 @@ pub fn write_report(dir: &Path, summary: &MultiSummary) -> Result<(), MultiError
     let p = dir.join("report.html");
     write_atomic(&p, html.as_bytes()).map_err(io(p.clone()))?;
     Ok(())
-}
-
-/// A minimal, self-contained HTML rendering of the report's Markdown (headings, paragraphs,
-/// pipe tables, links), escaped.
-fn markdown_tables_to_html(md: &str) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let cell = |s: &str| {
-        // [text](href) links.
-        match (s.find("]("), s.strip_prefix('[')) {
-            (Some(i), Some(_)) if s.ends_with(')') => {
-                let text = &s[1..i];
-                let href = &s[i + 2..s.len() - 1];
-                format!("<a href=\"{}\">{}</a>", esc(href), esc(text))
-            }
-            _ => esc(s),
-        }
-    };
-    let mut html = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>fundtrace multi-asset report</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #999;padding:2px 8px}td:not(:first-child){text-align:right}</style></head><body>\n");
-    let mut in_table = false;
-    for line in md.lines() {
-        if let Some(row) = line.strip_prefix('|') {
-            let cells: Vec<&str> = row
-                .trim_end_matches('|')
-                .split('|')
-                .map(str::trim)
-                .collect();
-            if cells
-                .iter()
-                .all(|c| c.chars().all(|ch| ch == '-' || ch == ':'))
-            {
-                continue;
-            }
-            let tag = if in_table { "td" } else { "th" };
-            if !in_table {
-                html.push_str("<table>\n");
-                in_table = true;
-            }
-            html.push_str("<tr>");
-            for c in cells {
-                html.push_str(&format!("<{tag}>{}</{tag}>", cell(c)));
-            }
-            html.push_str("</tr>\n");
-            continue;
-        }
-        if in_table {
-            html.push_str("</table>\n");
-            in_table = false;
-        }
-        if let Some(h) = line.strip_prefix("## ") {
-            html.push_str(&format!("<h2>{}</h2>\n", esc(h)));
-        } else if let Some(h) = line.strip_prefix("# ") {
-            html.push_str(&format!("<h1>{}</h1>\n", esc(h)));
-        } else if !line.trim().is_empty() {
-            html.push_str(&format!("<p>{}</p>\n", esc(line)));
-        }
-    }
-    if in_table {
-        html.push_str("</table>\n");
-    }
-    html.push_str("</body></html>\n");
-    html
 }
 
 #[cfg(test)]
@@ -524,14 +459,5 @@ mod tests {
         ] {
             assert_eq!(parse_minor(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn html_tables_escape_and_link() {
-        let html =
-            markdown_tables_to_html("# T\n\n| a | b |\n|---|---|\n| <x> | [r](d/report.html) |\n");
-        assert!(html.contains("<th>a</th>"));
-        assert!(html.contains("<td>&lt;x&gt;</td>"));
-        assert!(html.contains("<a href=\"d/report.html\">r</a>"));
     }
 }

@@ -57,15 +57,7 @@ fn satoshi_era_multi_input_clusters() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let ds_dir = tmp.path().join("ds");
-    run_ok(&[
-        "ingest",
-        "--blocks-dir",
-        file.parent().unwrap().to_str().unwrap(),
-        "--chain",
-        "bitcoin",
-        "--out",
-        ds_dir.to_str().unwrap(),
-    ]);
+    ingest_blocks(file.parent().unwrap(), "bitcoin", &ds_dir);
     let out = run_ok(&["cluster", ds_dir.to_str().unwrap(), "--json"]);
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
     let ds = Dataset::open(&ds_dir).unwrap();
@@ -222,15 +214,7 @@ fn whirlpool_inputs_stay_apart_and_a_payment_merges() {
     w.write_block(&block).unwrap();
     w.finish().unwrap();
     let ds_dir = tmp.path().join("ds");
-    run_ok(&[
-        "ingest",
-        "--blocks-dir",
-        blocks.to_str().unwrap(),
-        "--chain",
-        "bitcoin-regtest",
-        "--out",
-        ds_dir.to_str().unwrap(),
-    ]);
+    ingest_blocks(&blocks, "bitcoin-regtest", &ds_dir);
     run_ok(&["cluster", ds_dir.to_str().unwrap()]);
     let c = clusters_of(&ds_dir);
     let ds = Dataset::open(&ds_dir).unwrap();
@@ -303,15 +287,7 @@ fn change_heuristic_links_fresh_odd_change_only_when_asked() {
     w.write_block(&b2).unwrap();
     w.finish().unwrap();
     let ds_dir = tmp.path().join("ds");
-    run_ok(&[
-        "ingest",
-        "--blocks-dir",
-        blocks.to_str().unwrap(),
-        "--chain",
-        "bitcoin-regtest",
-        "--out",
-        ds_dir.to_str().unwrap(),
-    ]);
+    ingest_blocks(&blocks, "bitcoin-regtest", &ds_dir);
     let cluster_of_script = |n: u8, c: &[u32]| {
         let ds = Dataset::open(&ds_dir).unwrap();
         let addr = fundtrace::chain::Chain::BitcoinRegtest.script_to_address(wpkh(n).as_bytes());
@@ -370,26 +346,14 @@ fn zaif_world_clusters_are_pure_and_coinjoins_do_not_merge() {
     let tmp = tempfile::tempdir().unwrap();
     let mini = repo_root().join("datasets/zaif-mini");
     let ds_dir = tmp.path().join("ds");
-    run_ok(&[
-        "ingest",
-        "--blocks-dir",
-        mini.join("blocks").to_str().unwrap(),
-        "--chain",
-        "bitcoin-regtest",
-        "--out",
-        ds_dir.to_str().unwrap(),
-    ]);
+    ingest_blocks(&mini.join("blocks"), "bitcoin-regtest", &ds_dir);
     run_ok(&["cluster", ds_dir.to_str().unwrap()]);
     let cluster_of = clusters_of(&ds_dir);
     let ds = Dataset::open(&ds_dir).unwrap();
-    let labels = std::fs::read_to_string(mini.join("truth/labels.csv")).unwrap();
+    let labels = truth_labels(&mini.join("truth/labels.csv"));
     let entity_of: HashMap<&str, &str> = labels
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let mut f = l.split(',');
-            (f.next().unwrap(), f.next().unwrap())
-        })
+        .iter()
+        .map(|(a, (e, _))| (a.as_str(), e.as_str()))
         .collect();
     let wanted: std::collections::HashSet<&str> = entity_of.keys().copied().collect();
     let scripts = fundtrace::store::dataset::find_addresses(&ds, &wanted).unwrap();

@@ -29,15 +29,7 @@ fn demo_ingest_shows_the_theft_and_its_peel_chain() {
     let tmp = tempfile::tempdir().unwrap();
     let ds_dir = tmp.path().join("ds");
     let blocks = repo_root().join("datasets/demo/blocks");
-    run_ok(&[
-        "ingest",
-        "--blocks-dir",
-        blocks.to_str().unwrap(),
-        "--chain",
-        "bitcoin-regtest",
-        "--out",
-        ds_dir.to_str().unwrap(),
-    ]);
+    ingest_blocks(&blocks, "bitcoin-regtest", &ds_dir);
     let ds = Dataset::open(&ds_dir).unwrap();
     // genesis + 110 funding blocks + theft + 8 peels + split + 2 deposits + 10 quiet blocks.
     assert_eq!(ds.block_count(), 133);
@@ -145,15 +137,7 @@ fn forks_resolve_to_the_chain_with_most_work() {
         all.extend(extra.iter().map(|b| b.as_slice()));
         write_blk(&dir.join("blk00000.dat"), [0xfa, 0xbf, 0xb5, 0xda], &all);
         let out = run.join("ds");
-        let stdout = run_ok(&[
-            "ingest",
-            "--blocks-dir",
-            dir.to_str().unwrap(),
-            "--chain",
-            "bitcoin-regtest",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let stdout = ingest_blocks(&dir, "bitcoin-regtest", &out);
         (stdout, Dataset::open(&out).unwrap())
     };
     // A 2-block stale branch off height 119: the main chain (to 132) has more work.

@@ -116,15 +116,11 @@ fn demo_trace_reports_buckets_in_jpy() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let ds = tmp.path().join("ds");
-    run_ok(&[
-        "ingest",
-        "--blocks-dir",
-        repo_root().join("datasets/demo/blocks").to_str().unwrap(),
-        "--chain",
+    ingest_blocks(
+        &repo_root().join("datasets/demo/blocks"),
         "bitcoin-regtest",
-        "--out",
-        ds.to_str().unwrap(),
-    ]);
+        &ds,
+    );
     let theft: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join("datasets/demo/truth/theft.json")).unwrap(),
     )
@@ -187,15 +183,11 @@ fn a_missing_close_is_an_error_or_a_recorded_stand_in() {
         .collect();
     std::fs::write(&holed, text).unwrap();
     let ds = tmp.path().join("ds");
-    run_ok(&[
-        "ingest",
-        "--blocks-dir",
-        repo_root().join("datasets/demo/blocks").to_str().unwrap(),
-        "--chain",
+    ingest_blocks(
+        &repo_root().join("datasets/demo/blocks"),
         "bitcoin-regtest",
-        "--out",
-        ds.to_str().unwrap(),
-    ]);
+        &ds,
+    );
     let theft: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join("datasets/demo/truth/theft.json")).unwrap(),
     )

@@ -32,15 +32,7 @@ fn chain(root: &Path, chain: &str, seed: &str) -> (PathBuf, PathBuf, String) {
         gen.to_str().unwrap(),
     ]);
     let ds = root.join(format!("{chain}-ds"));
-    run_ok(&[
-        "ingest",
-        "--blocks-dir",
-        gen.join("blocks").to_str().unwrap(),
-        "--chain",
-        chain,
-        "--out",
-        ds.to_str().unwrap(),
-    ]);
+    ingest_blocks(&gen.join("blocks"), chain, &ds);
     let theft: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(gen.join("truth/theft.json")).unwrap())
             .unwrap();

@@ -256,15 +256,7 @@ fn mweb_blocks_from_a_live_node_ingest_both_ways() {
         by_rpc.to_str().unwrap(),
     ]);
     node.stop();
-    run_ok(&[
-        "ingest",
-        "--blocks-dir",
-        node.blocks_dir().to_str().unwrap(),
-        "--chain",
-        "litecoin-regtest",
-        "--out",
-        by_blk.to_str().unwrap(),
-    ]);
+    ingest_blocks(&node.blocks_dir(), "litecoin-regtest", &by_blk);
     assert_eq!(tree_digest(&by_rpc), tree_digest(&by_blk));
     let ds = fundtrace::store::Dataset::open(&by_rpc).unwrap();
     assert_eq!(ds.block_count() as u64, height + 1);

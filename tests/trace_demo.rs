@@ -22,15 +22,7 @@ fn demo(max_hops: u32) -> Demo {
     let tmp = tempfile::tempdir().unwrap();
     let dataset = tmp.path().join("ds");
     let blocks = repo_root().join("datasets/demo/blocks");
-    run_ok(&[
-        "ingest",
-        "--blocks-dir",
-        blocks.to_str().unwrap(),
-        "--chain",
-        "bitcoin-regtest",
-        "--out",
-        dataset.to_str().unwrap(),
-    ]);
+    ingest_blocks(&blocks, "bitcoin-regtest", &dataset);
     let labels = repo_root().join("datasets/demo/truth/labels.csv");
     let case = tmp.path().join("case.toml");
     std::fs::write(

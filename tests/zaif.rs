@@ -231,15 +231,7 @@ fn check_chain_and_truth(dir: &Path, chain: Chain, made: &Generated) -> (u64, u6
     let total: u128 = rows.iter().map(|r| r.value as u128).sum();
     assert_eq!(total, stolen as u128, "the truth sums to the stolen amount");
     let mut seen = BTreeSet::new();
-    let labels = std::fs::read_to_string(dir.join("truth/labels.csv")).unwrap();
-    let label_of: HashMap<&str, (&str, &str)> = labels
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let mut f = l.split(',');
-            (f.next().unwrap(), (f.next().unwrap(), f.next().unwrap()))
-        })
-        .collect();
+    let label_of = truth_labels(&dir.join("truth/labels.csv"));
     for r in &rows {
         assert!(r.value > 0);
         let Some(vout) = r.vout else { continue };
@@ -251,12 +243,16 @@ fn check_chain_and_truth(dir: &Path, chain: Chain, made: &Generated) -> (u64, u6
         match r.kind.as_str() {
             "unspent" => {
                 assert!(utxo.contains(&op), "{op} is said unspent but was spent");
-                assert_eq!(label_of[address.as_str()], ("thief", "perpetrator"));
+                let (entity, category) = &label_of[address];
+                assert_eq!(
+                    (entity.as_str(), category.as_str()),
+                    ("thief", "perpetrator")
+                );
             }
             "cashout" => {
-                let (entity, category) = label_of[address.as_str()];
-                assert_eq!(Some(entity), r.entity.as_deref());
-                assert_eq!(Some(category), r.category.as_deref());
+                let (entity, category) = &label_of[address];
+                assert_eq!(Some(entity), r.entity.as_ref());
+                assert_eq!(Some(category), r.category.as_ref());
                 assert!(category == "exchange" || category == "gambling");
             }
             k => panic!("{k} endpoints have no output"),
@@ -333,15 +329,7 @@ fn every_model_finds_the_truth_of_the_thiefs_direct_routes_in_zaif_mini() {
     let tmp = tempfile::tempdir().unwrap();
     let mini = repo_root().join("datasets/zaif-mini");
     let ds = tmp.path().join("ds");
-    run_ok(&[
-        "ingest",
-        "--blocks-dir",
-        mini.join("blocks").to_str().unwrap(),
-        "--chain",
-        "bitcoin-regtest",
-        "--out",
-        ds.to_str().unwrap(),
-    ]);
+    ingest_blocks(&mini.join("blocks"), "bitcoin-regtest", &ds);
     // The committed case, pointed at this dataset.
     let case_text = std::fs::read_to_string(repo_root().join("queries/zaif-mini.toml"))
         .unwrap()

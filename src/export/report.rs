@@ -94,6 +94,99 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
+/// The cells of a Markdown table row (escaped pipes `\|` stay inside their cell).
+fn row_cells(line: &str) -> Vec<String> {
+    let inner = line.trim().trim_start_matches('|');
+    let inner = inner
+        .strip_suffix('|')
+        .filter(|s| !s.ends_with('\\'))
+        .unwrap_or(inner);
+    let mut cells = vec![String::new()];
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                cells.last_mut().expect("one cell").push('|');
+                chars.next();
+            }
+            '|' => cells.push(String::new()),
+            c => cells.last_mut().expect("one cell").push(c),
+        }
+    }
+    cells.iter().map(|c| c.trim().to_string()).collect()
+}
+
+/// The reports' Markdown (`#`/`##` headings, `- ` items, pipe tables, and with `links` cells
+/// that are a whole `[text](href)` link) as one self-contained, escaped HTML page;
+/// `before_h2` may put HTML before a `##` heading.
+pub(crate) fn markdown_to_html(
+    md: &str,
+    title: &str,
+    links: bool,
+    before_h2: impl Fn(&str) -> Option<String>,
+) -> String {
+    let cell_html = |c: &str| match (links, c.strip_prefix('[').and_then(|r| r.split_once("]("))) {
+        (true, Some((text, href))) if href.ends_with(')') => {
+            format!(
+                "<a href=\"{}\">{}</a>",
+                esc(&href[..href.len() - 1]),
+                esc(text)
+            )
+        }
+        _ => esc(c),
+    };
+    let mut html = format!("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{}</title>\n<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:2px 8px;text-align:right}}th{{background:#eee}}</style></head><body>\n", esc(title));
+    let mut in_table = false;
+    for line in md.lines() {
+        let is_row = line.starts_with('|');
+        if in_table && !is_row {
+            html.push_str("</table>\n");
+            in_table = false;
+        }
+        if let Some(h) = line.strip_prefix("# ") {
+            let _ = writeln!(html, "<h1>{}</h1>", esc(h));
+        } else if let Some(h) = line.strip_prefix("## ") {
+            if let Some(extra) = before_h2(h) {
+                html.push_str(&extra);
+                html.push('\n');
+            }
+            let _ = writeln!(html, "<h2>{}</h2>", esc(h));
+        } else if is_row {
+            let cells = row_cells(line);
+            if cells
+                .iter()
+                .all(|c| !c.is_empty() && c.chars().all(|ch| ch == '-' || ch == ':'))
+            {
+                continue;
+            }
+            let tag = if in_table { "td" } else { "th" };
+            if !in_table {
+                html.push_str("<table class=\"summary\">\n");
+                in_table = true;
+            }
+            let _ = writeln!(
+                html,
+                "<tr>{}</tr>",
+                cells
+                    .iter()
+                    .map(|c| format!("<{tag}>{}</{tag}>", cell_html(c)))
+                    .collect::<String>()
+            );
+        } else if let Some(item) = line.strip_prefix("- ") {
+            let _ = writeln!(
+                html,
+                "<p>{}</p>",
+                esc(&item.replace('`', "").replace("**", ""))
+            );
+        }
+    }
+    if in_table {
+        html.push_str("</table>\n");
+    }
+    html.push_str("</body></html>\n");
+    html
+}
+
 fn short(outpoint: &str) -> String {
     let (txid, vout) = outpoint.split_once(':').unwrap_or((outpoint, ""));
     format!("{}…:{vout}", txid.chars().take(10).collect::<String>())
@@ -418,53 +511,11 @@ pub fn write_report_as(
                 .join(" → ")
         );
     }
-    // HTML: the same content, self-contained.
-    let mut html = String::from("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>fundtrace report</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 8px;text-align:right}th{background:#eee}</style></head><body>\n");
-    let mut in_table = false;
-    for line in md.lines() {
-        if let Some(h) = line.strip_prefix("# ") {
-            let _ = writeln!(html, "<h1>{}</h1>", esc(h));
-        } else if let Some(h) = line.strip_prefix("## ") {
-            if h.starts_with("Top cash-outs") {
-                let _ = writeln!(html, "<h2>Flow picture ({})</h2>\n{picture}", esc(&model));
-            }
-            let _ = writeln!(html, "<h2>{}</h2>", esc(h));
-        } else if line.starts_with('|') {
-            if line.starts_with("|---") {
-                continue;
-            }
-            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-            let tag = if in_table { "td" } else { "th" };
-            if !in_table {
-                html.push_str("<table class=\"summary\">\n");
-                in_table = true;
-            }
-            let _ = writeln!(
-                html,
-                "<tr>{}</tr>",
-                cells
-                    .iter()
-                    .map(|c| format!("<{tag}>{}</{tag}>", esc(c)))
-                    .collect::<String>()
-            );
-        } else {
-            if in_table {
-                html.push_str("</table>\n");
-                in_table = false;
-            }
-            if let Some(item) = line.strip_prefix("- ") {
-                let _ = writeln!(
-                    html,
-                    "<p>{}</p>",
-                    esc(&item.replace('`', "").replace("**", ""))
-                );
-            }
-        }
-    }
-    if in_table {
-        html.push_str("</table>\n");
-    }
-    html.push_str("</body></html>\n");
+    // HTML: the same content, self-contained, the flow picture before the top cash-outs.
+    let html = markdown_to_html(&md, "fundtrace report", false, |h| {
+        h.starts_with("Top cash-outs")
+            .then(|| format!("<h2>Flow picture ({})</h2>\n{picture}", esc(&model)))
+    });
     for (name, text, format) in [
         ("report.md", &md, Some(ReportFormat::Md)),
         ("report.html", &html, Some(ReportFormat::Html)),
@@ -477,4 +528,20 @@ pub fn write_report_as(
         write_atomic(&path, text.as_bytes()).map_err(io(&path))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_rows_keep_escaped_pipes_and_render_links_only_when_asked() {
+        assert_eq!(row_cells("| a | b\\|c | d |"), ["a", "b|c", "d"]);
+        let md = "# T\n\n| a | b |\n|---|---:|\n| <x> | [r](d/report.html) |\n";
+        let html = markdown_to_html(md, "t", true, |_| None);
+        assert!(html.contains("<th>a</th>") && html.contains("<td>&lt;x&gt;</td>"));
+        assert!(html.contains("<a href=\"d/report.html\">r</a>"));
+        let plain = markdown_to_html(md, "t", false, |_| None);
+        assert!(plain.contains("<td>[r](d/report.html)</td>"));
+    }
 }

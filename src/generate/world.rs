@@ -188,23 +188,6 @@ impl World {
     /// Add a transaction spending `inputs` to `outputs`; the rest is the fee. Returns the new
     /// outputs as spendable coins.
     pub fn pay(&mut self, inputs: &[Utxo], outputs: &[(Key, u64)]) -> Vec<Utxo> {
-        let (txid, _) = self.pay_txid(inputs, outputs);
-        outputs
-            .iter()
-            .enumerate()
-            .map(|(vout, &(key, value))| Utxo {
-                outpoint: OutPoint {
-                    txid,
-                    vout: vout as u32,
-                },
-                value,
-                key,
-            })
-            .collect()
-    }
-
-    /// [`World::pay`] returning the txid and the fee instead of the coins.
-    pub fn pay_txid(&mut self, inputs: &[Utxo], outputs: &[(Key, u64)]) -> (Txid, u64) {
         let in_sum: u64 = inputs.iter().map(|u| u.value).sum();
         let out_sum: u64 = outputs.iter().map(|o| o.1).sum();
         assert!(out_sum <= in_sum, "the generator never creates value");
@@ -221,13 +204,23 @@ impl World {
                 .collect(),
         };
         let txid = tx.compute_txid();
-        let fee = in_sum - out_sum;
-        self.block_fees += fee;
+        self.block_fees += in_sum - out_sum;
         self.stats.inputs += inputs.len() as u64;
         self.stats.outputs += outputs.len() as u64;
         self.block_txs.push(tx);
         self.block_txids.push(txid);
-        (txid, fee)
+        outputs
+            .iter()
+            .enumerate()
+            .map(|(vout, &(key, value))| Utxo {
+                outpoint: OutPoint {
+                    txid,
+                    vout: vout as u32,
+                },
+                value,
+                key,
+            })
+            .collect()
     }
 
     /// Fee at [`FEE_RATE`] for a transaction of these inputs and `n_out` outputs.

@@ -845,17 +845,15 @@ impl Sim {
         }
         if let Some((t, t_coord, fee)) = thief_parts {
             let txid = coins[0].outpoint.txid;
-            self.endpoint(
+            self.endpoint_at(
                 EndpointKind::CoinjoinFee,
                 txid,
                 None,
                 t_coord,
                 t.hop + 1,
                 "wasabi",
+                Some(("Wasabi coordinator", "mixer")),
             );
-            let e = self.thief.endpoints.last_mut().expect("just pushed");
-            e.entity = Some("Wasabi coordinator");
-            e.category = Some("mixer");
             self.endpoint(EndpointKind::Fee, txid, None, fee, t.hop + 1, "wasabi");
         }
         true
@@ -956,17 +954,15 @@ impl Sim {
                     tries: 0,
                     made_at: h,
                 });
-                self.endpoint(
+                self.endpoint_at(
                     EndpointKind::CoinjoinFee,
                     txid,
                     None,
                     coord,
                     t.hop + 1,
                     "whirlpool",
+                    Some(("Whirlpool coordinator", "mixer")),
                 );
-                let e = self.thief.endpoints.last_mut().expect("just pushed");
-                e.entity = Some("Whirlpool coordinator");
-                e.category = Some("mixer");
                 self.endpoint(EndpointKind::Fee, txid, None, fee, t.hop + 1, "whirlpool");
             }
         }
@@ -1041,6 +1037,7 @@ impl Sim {
         1 + self.w.rng.below(EXCHANGES.len() as u64 - 1) as usize
     }
 
+    /// Record a truth row held by nobody in particular (fees, the thief's own outputs).
     fn endpoint(
         &mut self,
         kind: EndpointKind,
@@ -1050,13 +1047,29 @@ impl Sim {
         hops: u32,
         via: &'static str,
     ) {
+        self.endpoint_at(kind, txid, out, value, hops, via, None);
+    }
+
+    /// Record a truth row; `holder` is the (entity, category) holding it. Zero values are not
+    /// rows.
+    #[allow(clippy::too_many_arguments)]
+    fn endpoint_at(
+        &mut self,
+        kind: EndpointKind,
+        txid: bitcoin::Txid,
+        out: Option<(u32, Key)>,
+        value: u64,
+        hops: u32,
+        via: &'static str,
+        holder: Option<(&'static str, &'static str)>,
+    ) {
         if value == 0 {
             return;
         }
         self.thief.endpoints.push(Endpoint {
             kind,
-            entity: None,
-            category: None,
+            entity: holder.map(|h| h.0),
+            category: holder.map(|h| h.1),
             txid,
             vout: out.map(|o| o.0),
             address: out.map(|o| self.w.address(o.1)),
@@ -1192,17 +1205,15 @@ impl Sim {
                 Dest::Cashout(s) => {
                     self.services[s].deposit_coins.push(*coin);
                     let (name, category) = (self.services[s].name, self.services[s].category);
-                    self.endpoint(
+                    self.endpoint_at(
                         EndpointKind::Cashout,
                         txid,
                         Some((coin.outpoint.vout, coin.key)),
                         coin.value,
                         hop,
                         input.via,
+                        Some((name, category)),
                     );
-                    let e = self.thief.endpoints.last_mut().expect("just pushed");
-                    e.entity = Some(name);
-                    e.category = Some(category);
                 }
             }
         }
@@ -1331,17 +1342,15 @@ impl Sim {
                         to: None,
                     });
                 }
-                self.endpoint(
+                self.endpoint_at(
                     EndpointKind::MixerFee,
                     txid,
                     None,
                     deposit - back,
                     c.hop + 1,
                     "mixer",
+                    Some((self.services[MIXER].name, "mixer")),
                 );
-                let e = self.thief.endpoints.last_mut().expect("just pushed");
-                e.entity = Some(self.services[MIXER].name);
-                e.category = Some("mixer");
             }
             Plan::Wasabi => return self.wasabi_round(Some(c)),
             Plan::Whirlpool => {

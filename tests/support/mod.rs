@@ -43,6 +43,32 @@ pub fn run_ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
+/// `fundtrace ingest --blocks-dir BLOCKS --chain CHAIN --out OUT`, asserted to succeed; its stdout.
+pub fn ingest_blocks(blocks: &Path, chain: &str, out: &Path) -> String {
+    run_ok(&[
+        "ingest",
+        "--blocks-dir",
+        blocks.to_str().unwrap(),
+        "--chain",
+        chain,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+/// The `address → (entity, category)` rows of a truth `labels.csv`.
+pub fn truth_labels(path: &Path) -> std::collections::HashMap<String, (String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), (f[1].to_string(), f[2].to_string()))
+        })
+        .collect()
+}
+
 /// Run the binary, assert it failed, and return its stderr.
 pub fn run_err(args: &[&str]) -> String {
     let out = fundtrace().args(args).output().expect("fundtrace runs");
