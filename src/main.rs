@@ -193,6 +193,7 @@ fn ingest(args: IngestArgs, json: bool) -> anyhow::Result<()> {
             policy,
             timeout: std::time::Duration::from_secs(args.rpc_timeout.max(1)),
             stop: args.follow.then(install_stop_handler),
+            rest: !args.no_rest,
         };
         bar.set_style(
             ProgressStyle::with_template("{spinner} ingest [{elapsed_precise}] {wide_bar} {pos}/{len} blocks ({per_sec}, eta {eta})")
@@ -281,6 +282,7 @@ fn generate(args: GenerateArgs, json: bool) -> anyhow::Result<()> {
         max_file_bytes: 128 << 20,
         theft_height: args.theft_height,
         theft_inputs: args.theft_inputs,
+        tail_blocks: args.tail_blocks,
     };
     let made = generate_chain(&opts)
         .with_context(|| format!("generate into {} failed", opts.out.display()))?;

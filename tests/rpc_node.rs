@@ -177,6 +177,12 @@ fn rpc_ingest_equals_blk_ingest_of_the_nodes_own_files() {
     let fresh = tmp.path().join("fresh");
     run_ok(&base(&fresh).iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(tree_digest(&by_rpc), tree_digest(&fresh));
+    // The node runs with -rest, so blocks came as binary over REST; over RPC as hex, the same.
+    let by_hex = tmp.path().join("hex");
+    let mut hex = base(&by_hex);
+    hex.push("--no-rest".into());
+    run_ok(&hex.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(tree_digest(&by_rpc), tree_digest(&by_hex));
     let height = node.call("getblockcount", &[]).as_u64().unwrap();
 
     // The node's own blk files, once it has flushed and stopped (they hold the stale blocks too,

@@ -49,6 +49,7 @@ pub mod cashaddr;
 pub mod params;
 mod parse;
 mod script;
+pub mod scrypt;
 
 pub use address::{
     MAX_INLINE_OP_RETURN, MULTISIG_PREFIX, NONSTANDARD_PREFIX, OP_RETURN_PREFIX,

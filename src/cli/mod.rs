@@ -120,6 +120,11 @@ pub struct GenerateArgs {
     /// Hot-wallet outputs swept by the theft (`zaif`; Zaif's theft had 131).
     #[arg(long, default_value_t = 131)]
     pub theft_inputs: u32,
+    /// Coinbase-only blocks to append at the end, so a node can import the chain with
+    /// `-loadblock=FILE -assumevalid=TIP` (it skips script checks, which the generator's filler
+    /// signatures would fail, only two weeks of blocks below the tip: use 8100 for Litecoin).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub tail_blocks: u32,
     /// Output directory (blocks/ and truth/ are written inside).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -164,6 +169,11 @@ pub struct IngestArgs {
     /// Seconds one RPC request may take before it is retried (5 attempts, then an error).
     #[arg(long, value_name = "SECS", default_value_t = 60, help_heading = "RPC")]
     pub rpc_timeout: u64,
+    /// Fetch blocks as hex over RPC even when the node serves its REST interface (by default
+    /// blocks come as binary from `/rest/block/` when the node runs with -rest, which halves the
+    /// node's work per block).
+    #[arg(long, help_heading = "RPC")]
+    pub no_rest: bool,
     /// The chain the blocks belong to: bitcoin, bitcoin-testnet3, bitcoin-regtest, litecoin,
     /// litecoin-regtest, monacoin, bitcoin-cash.
     #[arg(long, value_name = "CHAIN")]

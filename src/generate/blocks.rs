@@ -115,15 +115,17 @@ pub fn coinbase(height: u32, outputs: Vec<TxOut>) -> Transaction {
 }
 
 /// Assemble a block on `prev`: adds the witness commitment when any transaction has a witness,
-/// computes the merkle root and mines the nonce to the regtest target.
+/// computes the merkle root and mines the nonce to the regtest target with sha256d (Bitcoin's
+/// proof of work; [`assemble_block`] mines for any chain).
 pub fn finish_block(prev: BlockHash, time: u32, txdata: Vec<Transaction>) -> Block {
     let txids: Vec<Txid> = txdata.iter().skip(1).map(|tx| tx.compute_txid()).collect();
-    assemble_block(prev, time, txdata, &txids)
+    assemble_block(Chain::BitcoinRegtest, prev, time, txdata, &txids)
 }
 
 /// [`finish_block`] for callers that already know the txids of `txdata[1..]`: wtxids are hashed
 /// in parallel (rayon) and no txid is hashed twice.
 pub fn assemble_block(
+    chain: Chain,
     prev: BlockHash,
     time: u32,
     mut txdata: Vec<Transaction>,
@@ -165,10 +167,25 @@ pub fn assemble_block(
         txdata,
     };
     let target = block.header.target();
-    while !target.is_met_by(block.header.block_hash()) {
+    while !target.is_met_by(pow_hash(chain, &block.header)) {
         block.header.nonce += 1;
     }
     block
+}
+
+/// The hash whose value proves a header's work: scrypt on Litecoin (so `litecoind` accepts the
+/// blocks), sha256d elsewhere. MonaCoin's Lyra2REv2 is not implemented: its generated blocks
+/// carry sha256d work, which fundtrace does not check on that chain.
+fn pow_hash(chain: Chain, header: &Header) -> BlockHash {
+    match chain {
+        Chain::Litecoin | Chain::LitecoinRegtest => {
+            let bytes: [u8; 80] = bitcoin::consensus::encode::serialize(header)
+                .try_into()
+                .expect("an 80-byte header");
+            BlockHash::from_byte_array(crate::chain::scrypt::litecoin_pow_hash(&bytes))
+        }
+        _ => header.block_hash(),
+    }
 }
 
 fn header(prev: BlockHash, time: u32, merkle_root: TxMerkleNode) -> Header {

@@ -64,6 +64,11 @@ pub struct GenerateOptions {
     pub theft_height: Option<u32>,
     /// Hot-wallet outputs the thief sweeps in the theft transaction (`zaif`; Zaif's was 131).
     pub theft_inputs: u32,
+    /// Coinbase-only blocks appended after the scenario's last block. A node imports a
+    /// generated chain (whose signatures are fillers) with `-loadblock` and `-assumevalid=TIP`
+    /// only when its transactions lie two weeks of block work below the tip (8,064 Litecoin or
+    /// 2,016 Bitcoin blocks): Bitcoin Core skips script checks only there.
+    pub tail_blocks: u32,
 }
 
 impl GenerateOptions {
@@ -80,6 +85,7 @@ impl GenerateOptions {
             max_file_bytes: 128 << 20,
             theft_height: None,
             theft_inputs: 131,
+            tail_blocks: 0,
         }
     }
 }

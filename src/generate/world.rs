@@ -100,6 +100,7 @@ pub struct World {
     /// What has been written so far.
     pub stats: Generated,
     labels: Vec<(String, &'static str, &'static str)>,
+    tail_blocks: u32,
 }
 
 impl World {
@@ -145,6 +146,7 @@ impl World {
             block_fees: 0,
             stats,
             labels: Vec::new(),
+            tail_blocks: opts.tail_blocks,
         })
     }
 
@@ -277,7 +279,7 @@ impl World {
                 self.height
             ))
         })?;
-        let block = assemble_block(self.prev, time, txdata, &self.block_txids);
+        let block = assemble_block(self.chain, self.prev, time, txdata, &self.block_txids);
         self.block_txids.clear();
         // The witness commitment, if any, was added to the coinbase: take its final txid.
         let cb_txid = block.txdata[0].compute_txid();
@@ -319,6 +321,10 @@ impl World {
 
     /// Wait for the writer, then write `truth/labels.csv` (when there are labels).
     pub fn finish(mut self, out: &Path) -> Result<Generated, GenerateError> {
+        for _ in 0..self.tail_blocks {
+            let payee = self.random_key();
+            self.mine(&[payee])?;
+        }
         let path = self.blocks_dir.clone();
         self.sink
             .finish()

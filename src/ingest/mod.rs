@@ -7,6 +7,7 @@
 
 pub mod blkfile;
 pub mod block;
+pub mod rest;
 pub mod rpc;
 
 use std::path::{Path, PathBuf};

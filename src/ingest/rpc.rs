@@ -5,10 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use bitcoin::hashes::Hash;
 use bitcoincore_rpc::{Client, RpcApi};
 use rayon::prelude::*;
 
 use super::block::{parse_block_with, BlockParseError, ParsedBlock};
+use super::rest::{RestClient, RestError};
 use super::IngestSummary;
 use crate::chain::Chain;
 use crate::store::{DatasetWriter, PartitionPolicy, StoreError};
@@ -240,6 +242,36 @@ impl Node {
         self.call("getblockhash", &[height.into()])
     }
 
+    /// A REST request that failed, as an error naming the node.
+    fn rest_error(&self, what: &str, e: RestError) -> RpcError {
+        match e {
+            RestError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                RpcError::Unreachable {
+                    url: self.url.clone(),
+                    detail: io.to_string(),
+                }
+            }
+            RestError::Io(io)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                RpcError::Timeout {
+                    url: self.url.clone(),
+                    method: format!("REST {what}"),
+                    seconds: self.timeout.as_secs(),
+                    attempts: 1,
+                }
+            }
+            e => RpcError::Call {
+                url: self.url.clone(),
+                method: format!("REST {what}"),
+                detail: e.to_string(),
+            },
+        }
+    }
+
     /// The serialized block with this hash (`getblock HASH 0`).
     pub fn block_bytes(&self, hash: &str) -> Result<Vec<u8>, RpcError> {
         let hex: String = self.call("getblock", &[hash.into(), 0.into()])?;
@@ -386,6 +418,8 @@ pub struct RpcIngest {
     /// Set (by a signal handler) to stop after the round being fetched: what was fetched is
     /// committed and the run returns normally.
     pub stop: Option<&'static std::sync::atomic::AtomicBool>,
+    /// Use the node's REST interface for blocks and headers when it answers (`-rest`).
+    pub rest: bool,
 }
 
 /// Check the node serves `chain` (its chain name and its genesis block).
@@ -447,26 +481,58 @@ pub fn ingest_rpc(
         Vec::new()
     };
     on_start(heights.len() as u64);
-    let fetchers: Vec<Node> = (0..FETCHERS)
-        .map(|_| Node::connect(&job.url, &job.credentials, job.timeout))
-        .collect::<Result<_, _>>()?;
-    let mut block_bytes = 0u64;
-    for round in heights.chunks(ROUND) {
-        if job
-            .stop
-            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
-        {
-            notes.push("stopped on request; the next run continues from here".into());
-            break;
+    let mut fetchers: Vec<Fetcher> = (0..FETCHERS)
+        .map(|_| {
+            Ok(Fetcher {
+                node: Node::connect(&job.url, &job.credentials, job.timeout)?,
+                rest: RestClient::new(&job.url, job.timeout),
+            })
+        })
+        .collect::<Result<_, RpcError>>()?;
+    let rest = job.rest && rest_available(&mut fetchers[0]);
+    if rest {
+        tracing::info!("the node serves REST: blocks are fetched as binary");
+    } else {
+        for f in &mut fetchers {
+            f.rest = None;
         }
-        let blocks = fetch_round(&fetchers, round, job.chain.has_mweb())?;
-        for (height, block) in round.iter().zip(&blocks) {
-            block_bytes += block.size as u64;
-            writer.push_block(*height, block)?;
-            on_block(1);
-        }
-        writer.render_new_scripts();
+        tracing::info!("blocks are fetched over RPC as hex (a node started with -rest=1 serves them as binary, with half the work)");
     }
+    let mut block_bytes = 0u64;
+    let mweb = job.chain.has_mweb();
+    // The fetchers run one round ahead of the writer: the node serves round k+1 while round k
+    // is written.
+    std::thread::scope(|scope| -> Result<(), RpcError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<ParsedBlock>, RpcError>>(1);
+        let fetchers = &mut fetchers;
+        let heights = &heights;
+        scope.spawn(move || {
+            for round in heights.chunks(ROUND) {
+                let fetched = fetch_round(fetchers, &node, round, mweb);
+                let failed = fetched.is_err();
+                if tx.send(fetched).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        for (round, blocks) in heights.chunks(ROUND).zip(rx) {
+            let blocks = blocks?;
+            if job
+                .stop
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                notes.push("stopped on request; the next run continues from here".into());
+                break;
+            }
+            for (height, block) in round.iter().zip(&blocks) {
+                block_bytes += block.size as u64;
+                writer.push_block(*height, block)?;
+                on_block(1);
+            }
+            writer.render_new_scripts();
+        }
+        Ok(())
+    })?;
     let (manifest, added) = writer.finish()?;
     Ok(IngestSummary::finished(
         job.chain,
@@ -480,29 +546,88 @@ pub fn ingest_rpc(
     ))
 }
 
+/// One connection for fetching blocks: RPC, and REST when the node serves it.
+struct Fetcher {
+    node: Node,
+    rest: Option<RestClient>,
+}
+
+impl Fetcher {
+    /// The serialized block with this hash: REST's binary when available, else RPC's hex.
+    fn block_bytes(&mut self, hash: &str) -> Result<Vec<u8>, RpcError> {
+        match &mut self.rest {
+            Some(rest) => rest
+                .get(&format!("/rest/block/{hash}.bin"))
+                .map_err(|e| self.node.rest_error("block", e)),
+            None => self.node.block_bytes(hash),
+        }
+    }
+}
+
+/// Whether the node answers REST requests (it runs with `-rest`).
+fn rest_available(fetcher: &mut Fetcher) -> bool {
+    fetcher
+        .rest
+        .as_mut()
+        .is_some_and(|r| r.get("/rest/chaininfo.json").is_ok())
+}
+
+/// The hashes of the blocks at `heights` (consecutive): with REST, one `headers` request after
+/// the first hash; otherwise (or when the node's chain moved meanwhile) `getblockhash` each.
+fn round_hashes(fetcher: &mut Fetcher, heights: &[u32]) -> Result<Vec<String>, RpcError> {
+    let Some(&first) = heights.first() else {
+        return Ok(Vec::new());
+    };
+    let first_hash = fetcher.node.block_hash(first)?;
+    if let Some(rest) = &mut fetcher.rest {
+        let path = format!("/rest/headers/{}/{first_hash}.bin", heights.len());
+        let bytes = rest
+            .get(&path)
+            .map_err(|e| fetcher.node.rest_error("headers", e))?;
+        if bytes.len() == 80 * heights.len() {
+            return Ok(bytes
+                .chunks_exact(80)
+                .map(|h| {
+                    bitcoin::BlockHash::from_byte_array(
+                        bitcoin::hashes::sha256d::Hash::hash(h).to_byte_array(),
+                    )
+                    .to_string()
+                })
+                .collect());
+        }
+    }
+    let mut hashes = vec![first_hash];
+    for &h in &heights[1..] {
+        hashes.push(fetcher.node.block_hash(h)?);
+    }
+    Ok(hashes)
+}
+
 /// A fetched block: height, hash, bytes.
 type Fetched = (u32, String, Vec<u8>);
 
 /// Fetch and parse a round of blocks, `FETCHERS` requests in flight; results in height order.
+/// Each block must hash to the hash asked for.
 fn fetch_round(
-    fetchers: &[Node],
+    fetchers: &mut [Fetcher],
+    url_node: &Node,
     heights: &[u32],
     mweb: bool,
 ) -> Result<Vec<ParsedBlock>, RpcError> {
+    let hashes = round_hashes(&mut fetchers[0], heights)?;
+    let n = fetchers.len();
     let raw: Vec<Result<Fetched, RpcError>> = std::thread::scope(|scope| {
+        let hashes = &hashes;
         let handles: Vec<_> = fetchers
-            .iter()
+            .iter_mut()
             .enumerate()
-            .map(|(k, node)| {
+            .map(|(k, fetcher)| {
                 scope.spawn(move || {
-                    heights
-                        .iter()
-                        .skip(k)
-                        .step_by(fetchers.len())
-                        .map(|&h| {
-                            let hash = node.block_hash(h)?;
-                            let bytes = node.block_bytes(&hash)?;
-                            Ok((h, hash, bytes))
+                    (k..heights.len())
+                        .step_by(n)
+                        .map(|i| {
+                            let bytes = fetcher.block_bytes(&hashes[i])?;
+                            Ok((heights[i], hashes[i].clone(), bytes))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -516,15 +641,26 @@ fn fetch_round(
         all
     });
     let raw = raw.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let url = fetchers.first().map(|n| n.url.clone()).unwrap_or_default();
+    let url = url_node.url.clone();
     raw.par_iter()
         .map(|(height, hash, bytes)| {
-            parse_block_with(bytes, mweb).map_err(|source| RpcError::Block {
+            let block = parse_block_with(bytes, mweb).map_err(|source| RpcError::Block {
                 url: url.clone(),
                 height: *height,
                 hash: hash.clone(),
                 source: Box::new(source),
-            })
+            })?;
+            if block.hash.to_string() != *hash {
+                return Err(RpcError::Call {
+                    url: url.clone(),
+                    method: "getblock".into(),
+                    detail: format!(
+                        "asked for block {hash} at height {height}, got {}",
+                        block.hash
+                    ),
+                });
+            }
+            Ok(block)
         })
         .collect::<Vec<_>>()
         .into_iter()

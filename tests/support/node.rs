@@ -81,6 +81,9 @@ impl LitecoinNode {
             "-printtoconsole=0",
             "-rpcbind=127.0.0.1",
             "-rpcallowip=127.0.0.1",
+            // Blocks and headers as binary (ingest falls back to RPC without it; a test asks for
+            // that path with --no-rest).
+            "-rest=1",
             vbparams,
             &format!("-datadir={}", datadir.path().display()),
             &format!("-rpcport={rpc_port}"),

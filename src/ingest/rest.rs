@@ -1,0 +1,201 @@
+//! Bitcoin Core's REST interface (`-rest`): raw blocks and headers as binary over plain HTTP.
+//!
+//! `GET /rest/block/HASH.bin` costs the node a disk read and a serialization, where RPC's
+//! `getblock HASH 0` adds a hex encoding of twice the size and a JSON string around it, and
+//! `GET /rest/headers/N/HASH.bin` gives the hashes of N blocks in one request. The REST interface
+//! needs no credentials and is off unless the node runs with `-rest`; `ingest --rpc` uses it
+//! when it answers and falls back to RPC otherwise.
+//!
+//! The client is one keep-alive HTTP/1.1 connection per fetcher thread; replies must carry a
+//! `Content-Length` (Bitcoin Core's do).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// What went wrong with a REST request (the caller adds the URL and the fix).
+#[derive(Debug, thiserror::Error)]
+pub enum RestError {
+    /// The connection failed or broke.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The node answered with another status than 200.
+    #[error("HTTP {status}: {body}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The start of the reply's body.
+        body: String,
+    },
+    /// The reply is not HTTP as expected.
+    #[error("malformed HTTP reply: {0}")]
+    Malformed(String),
+}
+
+/// One keep-alive connection to a node's REST interface.
+pub struct RestClient {
+    host: String,
+    timeout: Duration,
+    conn: Option<BufReader<TcpStream>>,
+}
+
+impl RestClient {
+    /// A client for the node at `url` (`http://HOST:PORT[/…]`; any path is ignored). Connects on
+    /// the first request.
+    pub fn new(url: &str, timeout: Duration) -> Option<RestClient> {
+        let rest = url.strip_prefix("http://")?;
+        let host = rest.split('/').next()?.rsplit('@').next()?.to_string();
+        (!host.is_empty()).then_some(RestClient {
+            host,
+            timeout,
+            conn: None,
+        })
+    }
+
+    fn connect(&mut self) -> std::io::Result<&mut BufReader<TcpStream>> {
+        if self.conn.is_none() {
+            let stream = TcpStream::connect(&self.host)?;
+            stream.set_read_timeout(Some(self.timeout))?;
+            stream.set_write_timeout(Some(self.timeout))?;
+            stream.set_nodelay(true)?;
+            self.conn = Some(BufReader::with_capacity(1 << 16, stream));
+        }
+        Ok(self.conn.as_mut().expect("just connected"))
+    }
+
+    /// `GET path`: the body of a 200 reply. One retry on a fresh connection when a kept-alive
+    /// one turns out closed.
+    pub fn get(&mut self, path: &str) -> Result<Vec<u8>, RestError> {
+        let reused = self.conn.is_some();
+        match self.get_once(path) {
+            Err(RestError::Io(_)) if reused => self.get_once(path),
+            r => r,
+        }
+    }
+
+    fn get_once(&mut self, path: &str) -> Result<Vec<u8>, RestError> {
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: keep-alive\r\n\r\n",
+            self.host
+        );
+        let result = self.exchange(request.as_bytes());
+        if !matches!(result, Ok(_) | Err(RestError::Status { .. })) {
+            // Drop a connection in an unknown state.
+            self.conn = None;
+        }
+        result
+    }
+
+    fn exchange(&mut self, request: &[u8]) -> Result<Vec<u8>, RestError> {
+        let conn = self.connect()?;
+        conn.get_mut().write_all(request)?;
+        let mut line = String::new();
+        conn.read_line(&mut line)?;
+        if line.is_empty() {
+            return Err(RestError::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the node closed the connection",
+            )));
+        }
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| RestError::Malformed(format!("status line {:?}", line.trim_end())))?;
+        let mut length = None;
+        let mut close = false;
+        loop {
+            line.clear();
+            conn.read_line(&mut line)?;
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                let value = value.trim();
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.parse::<usize>().ok();
+                } else if name.eq_ignore_ascii_case("connection") {
+                    close = value.eq_ignore_ascii_case("close");
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    return Err(RestError::Malformed(format!("unsupported {header}")));
+                }
+            }
+        }
+        let length =
+            length.ok_or_else(|| RestError::Malformed("no Content-Length in the reply".into()))?;
+        let mut body = vec![0u8; length];
+        conn.read_exact(&mut body)?;
+        if close {
+            self.conn = None;
+        }
+        if status != 200 {
+            let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+            return Err(RestError::Status {
+                status,
+                body: text.trim().to_string(),
+            });
+        }
+        Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A one-connection HTTP server answering each request with the next canned reply.
+    fn serve(replies: Vec<&'static [u8]>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream);
+            for reply in replies {
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
+                    line.clear();
+                }
+                reader.get_mut().write_all(reply).unwrap();
+            }
+        });
+        format!("http://{addr}/wallet/x")
+    }
+
+    #[test]
+    fn keep_alive_replies_and_statuses() {
+        let url = serve(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+        ]);
+        let mut c = RestClient::new(&url, Duration::from_secs(5)).unwrap();
+        assert_eq!(c.get("/rest/a.bin").unwrap(), b"abc");
+        match c.get("/rest/b.bin") {
+            Err(RestError::Status { status: 404, body }) => assert_eq!(body, "not found"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.get("/rest/c.bin").unwrap(), b"");
+    }
+
+    #[test]
+    fn chunked_or_lengthless_replies_are_errors_not_hangs() {
+        let url = serve(vec![
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        ]);
+        let mut c = RestClient::new(&url, Duration::from_secs(5)).unwrap();
+        assert!(matches!(c.get("/x"), Err(RestError::Malformed(_))));
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            RestClient::new("http://u:p@127.0.0.1:9332/wallet/w", Duration::ZERO)
+                .unwrap()
+                .host,
+            "127.0.0.1:9332"
+        );
+        assert!(RestClient::new("https://127.0.0.1:9332", Duration::ZERO).is_none());
+    }
+}
