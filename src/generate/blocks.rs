@@ -173,10 +173,10 @@ pub fn assemble_block(
     block
 }
 
-/// The hash whose value proves a header's work: scrypt on Litecoin (so `litecoind` accepts the
-/// blocks), sha256d elsewhere. MonaCoin's Lyra2REv2 is not implemented: its generated blocks
+/// The hash whose value proves a header's work, as the generator mines it: scrypt on Litecoin
+/// (so `litecoind` accepts the blocks), sha256d elsewhere. MonaCoin's Lyra2REv2 is not implemented: its generated blocks
 /// carry sha256d work, which fundtrace does not check on that chain.
-fn pow_hash(chain: Chain, header: &Header) -> BlockHash {
+pub fn pow_hash(chain: Chain, header: &Header) -> BlockHash {
     match chain {
         Chain::Litecoin | Chain::LitecoinRegtest => {
             let bytes: [u8; 80] = bitcoin::consensus::encode::serialize(header)
