@@ -1,11 +1,24 @@
 #!/usr/bin/env python3
 """RPC export side by side: `fundtrace ingest --rpc` and bitcoin-etl's
-`export_blocks_and_transactions`, from the same litecoind -regtest node holding a few thousand
-wallet transactions. Prints blocks/s and tx/s of each, the ratio, and the node's CPU share while
-each ran (the node's CPU seconds over the wall time: near one core means the node is the
-bottleneck).
+`export_blocks_and_transactions`, from the same litecoind -regtest node. Prints blocks/s and tx/s
+of each, the ratio, and the node's CPU share while each ran (the node's CPU seconds over the wall
+time: near one core means the node is the bottleneck).
+
+Two ways to fill the node:
 
     python3 benches/rpc_vs_bitcoin_etl.py [--txs 3000] [--etl PATH_TO_bitcoinetl]
+
+makes `--txs` payments with the node's wallet (realistic, but the wallet slows as it grows: a few
+thousand take minutes);
+
+    python3 benches/rpc_vs_bitcoin_etl.py --generated 200000 [--etl ...]
+
+generates a payments chain of that many transactions with `fundtrace generate --chain
+litecoin-regtest --tail-blocks 8100` and has litecoind import it (`-loadblock`, with
+`-assumevalid` at its tip: the generator's signatures are fillers, and the node skips script
+checks only for blocks two weeks of work below the tip, hence the 8,100 coinbase-only blocks at
+the end). Both tools then export the blocks that hold the transactions (not the empty tail), and
+the script checks that the RPC dataset equals the blk ingest of the generated files.
 
 Needs litecoind (apt-get install -y litecoind), the release binary (cargo build --release) and
 bitcoin-etl (it pins old `requests`, so give it its own venv:
@@ -34,7 +47,7 @@ def free_port() -> int:
 
 
 class Node:
-    def __init__(self, datadir: Path):
+    def __init__(self, datadir: Path, extra=()):
         datadir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         binary = shutil.which("litecoind") or "/usr/lib/litecoin/litecoind"
@@ -43,10 +56,10 @@ class Node:
             "-printtoconsole=0", "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1",
             "-vbparams=mweb:-2:0", f"-datadir={datadir}", f"-rpcport={self.port}",
             f"-port={free_port()}", f"-rpcuser={USER}", f"-rpcpassword={PASSWORD}",
-            "-rpcthreads=16", "-rpcworkqueue=256",
+            "-rpcthreads=16", "-rpcworkqueue=256", "-rest=1", *extra,
         ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{self.port}"
-        for _ in range(600):
+        for _ in range(6000):
             try:
                 self.call("getblockchaininfo")
                 return
@@ -89,9 +102,73 @@ def timed(node: Node, argv, env=None):
     return time.perf_counter() - t0, node.cpu_seconds() - cpu0
 
 
+def compare(node: Node, fundtrace: Path, etl: str, tmp: Path, height: int, txs: int,
+            rest: bool = True):
+    """Export blocks 0..=height with both tools; print and return (fundtrace s, bitcoin-etl s)."""
+    env = dict(os.environ, FT_PW=PASSWORD)
+    ft_wall, ft_node = timed(node, [
+        str(fundtrace), "ingest", "--rpc", node.url, "--chain", "litecoin-regtest",
+        "--rpc-user", USER, "--rpc-password-env", "FT_PW", "--confirmations", "0",
+        "--to", str(height), "--out", str(tmp / "ds"), *([] if rest else ["--no-rest"])], env)
+    etl_wall, etl_node = timed(node, [
+        etl, "export_blocks_and_transactions", "--start-block", "0",
+        "--end-block", str(height), "--provider-uri",
+        f"http://{USER}:{PASSWORD}@127.0.0.1:{node.port}", "--chain", "litecoin",
+        "--blocks-output", str(tmp / "blocks.json"),
+        "--transactions-output", str(tmp / "txs.json")])
+    etl_txs = sum(1 for _ in open(tmp / "txs.json"))
+    assert etl_txs == txs, f"bitcoin-etl exported {etl_txs} of {txs} transactions"
+    manifest = json.loads((tmp / "ds" / "manifest.json").read_text())
+    assert manifest["counts"]["txs"] == txs, manifest["counts"]
+    via = "REST" if rest else "RPC hex"
+    for name, wall, cpu in [(f"fundtrace ingest --rpc ({via})", ft_wall, ft_node),
+                            ("bitcoin-etl export_blocks_and_transactions", etl_wall, etl_node)]:
+        print(f"{name:45} {wall:7.2f} s  {(height + 1) / wall:9.0f} blocks/s  "
+              f"{txs / wall:9.0f} tx/s  node CPU {cpu / wall:5.0%} of one core")
+    print(f"ratio: fundtrace is {etl_wall / ft_wall:.1f}x bitcoin-etl's throughput")
+    return ft_wall, etl_wall
+
+
+def generated(args, fundtrace: Path, tmp: Path):
+    """A generated chain imported by the node; both tools export its transaction blocks."""
+    gen = tmp / "gen"
+    subprocess.run([str(fundtrace), "generate", "--scenario", "payments", "--chain",
+                    "litecoin-regtest", "--txs", str(args.generated), "--tail-blocks", "8100",
+                    "--out", str(gen)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(fundtrace), "ingest", "--blocks-dir", str(gen / "blocks"), "--chain",
+                    "litecoin-regtest", "--out", str(tmp / "blk")], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    full = json.loads((tmp / "blk" / "manifest.json").read_text())
+    tip, tip_hash = full["tip"]["height"], full["tip"]["hash"]
+    last = tip - 8100  # the last block holding payments
+    files = sorted((gen / "blocks").glob("blk*.dat"))
+    t0 = time.perf_counter()
+    node = Node(tmp / "node", [f"-loadblock={f}" for f in files] + [
+        f"-assumevalid={tip_hash}", "-maxtipage=4000000000", "-disablewallet"])
+    try:
+        while node.call("getblockcount") < tip:
+            time.sleep(1)
+        print(f"node imported {tip + 1} generated blocks in {time.perf_counter() - t0:.0f} s")
+        subprocess.run([str(fundtrace), "ingest", "--blocks-dir", str(gen / "blocks"), "--chain",
+                        "litecoin-regtest", "--to", str(last), "--out", str(tmp / "blk-to")],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        txs = json.loads((tmp / "blk-to" / "manifest.json").read_text())["counts"]["txs"]
+        print(f"exporting blocks 0..={last}: {txs} transactions")
+        compare(node, fundtrace, args.etl, tmp, last, txs, rest=not args.no_rest)
+        a = json.loads((tmp / "ds" / "manifest.json").read_text())
+        b = json.loads((tmp / "blk-to" / "manifest.json").read_text())
+        assert a == b, "the RPC dataset differs from the blk ingest of the generated files"
+        print("the RPC dataset equals the blk ingest of the generated files (manifest, sha256 of every file)")
+    finally:
+        node.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--txs", type=int, default=3000)
+    ap.add_argument("--generated", type=int, metavar="N",
+                    help="import a generated chain of N payments instead of using the wallet")
+    ap.add_argument("--no-rest", action="store_true", help="fundtrace fetches hex over RPC")
     ap.add_argument("--etl", default=shutil.which("bitcoinetl") or "/tmp/etl-venv/bin/bitcoinetl")
     args = ap.parse_args()
     fundtrace = REPO / "target" / "release" / "fundtrace"
@@ -99,6 +176,9 @@ def main():
         raise SystemExit("build the release binary first: cargo build --release")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        if args.generated:
+            generated(args, fundtrace, tmp)
+            return
         node = Node(tmp / "node")
         try:
             node.call("createwallet", "w")
@@ -118,24 +198,7 @@ def main():
             print(f"node: {height + 1} blocks, {txs} transactions ({made} wallet payments made in "
                   f"{time.perf_counter() - t0:.1f} s)")
 
-            env = dict(os.environ, FT_PW=PASSWORD)
-            ft_wall, ft_node = timed(node, [
-                str(fundtrace), "ingest", "--rpc", node.url, "--chain", "litecoin-regtest",
-                "--rpc-user", USER, "--rpc-password-env", "FT_PW", "--confirmations", "0",
-                "--out", str(tmp / "ds")], env)
-            etl_wall, etl_node = timed(node, [
-                args.etl, "export_blocks_and_transactions", "--start-block", "0",
-                "--end-block", str(height), "--provider-uri",
-                f"http://{USER}:{PASSWORD}@127.0.0.1:{node.port}", "--chain", "litecoin",
-                "--blocks-output", str(tmp / "blocks.json"),
-                "--transactions-output", str(tmp / "txs.json")])
-            etl_txs = sum(1 for _ in open(tmp / "txs.json"))
-            assert etl_txs == txs, f"bitcoin-etl exported {etl_txs} of {txs} transactions"
-            for name, wall, cpu in [("fundtrace ingest --rpc", ft_wall, ft_node),
-                                    ("bitcoin-etl export_blocks_and_transactions", etl_wall, etl_node)]:
-                print(f"{name:45} {wall:7.2f} s  {(height + 1) / wall:9.0f} blocks/s  "
-                      f"{txs / wall:9.0f} tx/s  node CPU {cpu / wall:5.0%} of one core")
-            print(f"ratio: fundtrace is {etl_wall / ft_wall:.1f}x bitcoin-etl's throughput")
+            compare(node, fundtrace, args.etl, tmp, height, txs, rest=not args.no_rest)
         finally:
             node.stop()
 

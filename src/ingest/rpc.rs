@@ -17,8 +17,10 @@ use crate::store::{DatasetWriter, PartitionPolicy, StoreError};
 
 /// Requests in flight while fetching blocks.
 const FETCHERS: usize = 8;
-/// Blocks fetched per round.
-const ROUND: usize = 256;
+/// Most blocks fetched per round.
+const ROUND_MAX: usize = 1024;
+/// Bytes of blocks aimed at per round.
+const ROUND_BYTES: u64 = 8 << 20;
 /// Attempts of a call that fails for a transient reason.
 const ATTEMPTS: u32 = 5;
 
@@ -503,20 +505,35 @@ pub fn ingest_rpc(
     // The fetchers run one round ahead of the writer: the node serves round k+1 while round k
     // is written.
     std::thread::scope(|scope| -> Result<(), RpcError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<ParsedBlock>, RpcError>>(1);
+        type Round = Result<(Vec<u32>, Vec<ParsedBlock>), RpcError>;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Round>(1);
         let fetchers = &mut fetchers;
         let heights = &heights;
         scope.spawn(move || {
-            for round in heights.chunks(ROUND) {
+            // Rounds of about ROUND_BYTES, growing at most twofold: small enough that fetching,
+            // writing and address rendering overlap on chains of big blocks, large enough to
+            // amortize a round's set-up on small ones.
+            let (mut at, mut len) = (0, FETCHERS);
+            while at < heights.len() {
+                let round = &heights[at..(at + len).min(heights.len())];
+                at += round.len();
                 let fetched = fetch_round(fetchers, &node, round, mweb);
+                if let Ok(blocks) = &fetched {
+                    let bytes: u64 = blocks.iter().map(|b| b.size as u64).sum();
+                    let by_bytes = (round.len() as u64 * ROUND_BYTES) / bytes.max(1);
+                    len = by_bytes
+                        .min(2 * round.len() as u64)
+                        .clamp(FETCHERS as u64, ROUND_MAX as u64)
+                        as usize;
+                }
                 let failed = fetched.is_err();
-                if tx.send(fetched).is_err() || failed {
+                if tx.send(fetched.map(|b| (round.to_vec(), b))).is_err() || failed {
                     return;
                 }
             }
         });
-        for (round, blocks) in heights.chunks(ROUND).zip(rx) {
-            let blocks = blocks?;
+        for fetched in rx {
+            let (round, blocks) = fetched?;
             if job
                 .stop
                 .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
