@@ -197,7 +197,44 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The poison walk (bitsets, no taint objects) gives exactly the general walk's result under
+    /// every stop rule: labels, dust, hops, window and degree, with overlapping seeds.
+    #[test]
+    fn poison_walk_equals_the_general_walk(
+        seed in any::<u64>(),
+        max_hops in 1u32..20,
+        min_value in 0u64..40_000,
+        window in any::<bool>(),
+        degree in prop::option::of(1u32..6),
+        labels in 0usize..6,
+    ) {
+        use fundtrace::trace::engine::{trace_forward_general, StopLabel};
+        use fundtrace::trace::policy::poison::Poison;
+        use fundtrace::trace::poison_walk::trace_forward_poison;
+        let tmp = tempfile::tempdir().unwrap();
+        let ds = random_dataset(tmp.path(), seed, 25, 10);
+        let mut rng = Rng::new(seed ^ 0x9015);
+        let n = 1 + rng.below(3) as usize;
+        let mut seeds = seeds(&ds, &mut rng, n);
+        let mut rules = StopRules { max_hops, min_value, max_degree: degree, ..StopRules::default() };
+        let reach = trace_forward_general(&ds, &seeds, &Poison, &StopRules { max_hops: u32::MAX, ..StopRules::default() });
+        // A seed downstream of another one, and labels on scripts the taint reaches.
+        if let Some(f) = reach.flows.iter().filter(|f| f.hop >= 1).nth(rng.below(8) as usize) {
+            seeds.push(SeedOutput { out: f.out, amount: ds.value(f.out) });
+        }
+        for f in reach.flows.iter().filter(|f| f.hop >= 1).take(labels) {
+            rules.stops.insert(ds.script_id(f.out), StopLabel { entity: format!("x{}", f.out.0), category: "exchange".into() });
+        }
+        if window {
+            rules.end_height = Some(1 + rng.below(25) as u32);
+        }
+        let general = trace_forward_general(&ds, &seeds, &Poison, &rules);
+        let walk = trace_forward_poison(&ds, &seeds, &rules);
+        prop_assert_eq!(&walk, &general);
+        prop_assert_eq!(&trace_forward(&ds, &seeds, &Poison, &rules), &general);
+    }
 
     /// Seeds that lie on each other's paths (a seed and an output its taint reaches; a target and
     /// one of its ancestors): the overlap is counted once and conservation stays exact.

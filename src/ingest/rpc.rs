@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use bitcoin::hashes::Hash;
 use bitcoincore_rpc::{Client, RpcApi};
-use rayon::prelude::*;
 
 use super::block::{parse_block_with, BlockParseError, ParsedBlock};
 use super::rest::{RestClient, RestError};
@@ -506,7 +505,8 @@ pub fn ingest_rpc(
     // is written.
     std::thread::scope(|scope| -> Result<(), RpcError> {
         type Round = Result<(Vec<u32>, Vec<ParsedBlock>), RpcError>;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Round>(1);
+        // Up to 4 rounds (~32 MB) wait for the writer, so fetching goes on while it commits.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Round>(4);
         let fetchers = &mut fetchers;
         let heights = &heights;
         scope.spawn(move || {
@@ -620,11 +620,9 @@ fn round_hashes(fetcher: &mut Fetcher, heights: &[u32]) -> Result<Vec<String>, R
     Ok(hashes)
 }
 
-/// A fetched block: height, hash, bytes.
-type Fetched = (u32, String, Vec<u8>);
-
 /// Fetch and parse a round of blocks, `FETCHERS` requests in flight; results in height order.
-/// Each block must hash to the hash asked for.
+/// Each fetcher parses what it fetched before asking for the next block, so the node always has
+/// requests to serve while blocks are parsed. Each block must hash to the hash asked for.
 fn fetch_round(
     fetchers: &mut [Fetcher],
     url_node: &Node,
@@ -633,55 +631,68 @@ fn fetch_round(
 ) -> Result<Vec<ParsedBlock>, RpcError> {
     let hashes = round_hashes(&mut fetchers[0], heights)?;
     let n = fetchers.len();
-    let raw: Vec<Result<Fetched, RpcError>> = std::thread::scope(|scope| {
-        let hashes = &hashes;
+    let url = &url_node.url;
+    let fetch_one = |fetcher: &mut Fetcher, i: usize| -> Result<ParsedBlock, RpcError> {
+        let (height, hash) = (heights[i], &hashes[i]);
+        let bytes = fetcher.block_bytes(hash)?;
+        let block = parse_block_with(&bytes, mweb).map_err(|source| RpcError::Block {
+            url: url.clone(),
+            height,
+            hash: hash.clone(),
+            source: Box::new(source),
+        })?;
+        if block.hash.to_string() != *hash {
+            return Err(RpcError::Call {
+                url: url.clone(),
+                method: "getblock".into(),
+                detail: format!(
+                    "asked for block {hash} at height {height}, got {}",
+                    block.hash
+                ),
+            });
+        }
+        Ok(block)
+    };
+    let mut slots: Vec<Option<Result<ParsedBlock, RpcError>>> =
+        (0..heights.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let fetch_one = &fetch_one;
         let handles: Vec<_> = fetchers
             .iter_mut()
             .enumerate()
             .map(|(k, fetcher)| {
                 scope.spawn(move || {
-                    (k..heights.len())
-                        .step_by(n)
-                        .map(|i| {
-                            let bytes = fetcher.block_bytes(&hashes[i])?;
-                            Ok((heights[i], hashes[i].clone(), bytes))
-                        })
-                        .collect::<Vec<_>>()
+                    // A fetcher stops at its first error (a dead node is not asked again).
+                    let mut done = Vec::new();
+                    for i in (k..heights.len()).step_by(n) {
+                        let r = fetch_one(fetcher, i);
+                        let failed = r.is_err();
+                        done.push((i, r));
+                        if failed {
+                            break;
+                        }
+                    }
+                    done
                 })
             })
             .collect();
-        let mut all: Vec<_> = handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a fetcher panicked"))
-            .collect();
-        all.sort_by_key(|r| r.as_ref().map_or(0, |x| x.0));
-        all
-    });
-    let raw = raw.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let url = url_node.url.clone();
-    raw.par_iter()
-        .map(|(height, hash, bytes)| {
-            let block = parse_block_with(bytes, mweb).map_err(|source| RpcError::Block {
-                url: url.clone(),
-                height: *height,
-                hash: hash.clone(),
-                source: Box::new(source),
-            })?;
-            if block.hash.to_string() != *hash {
-                return Err(RpcError::Call {
-                    url: url.clone(),
-                    method: "getblock".into(),
-                    detail: format!(
-                        "asked for block {hash} at height {height}, got {}",
-                        block.hash
-                    ),
-                });
+        for h in handles {
+            for (i, r) in h.join().expect("a fetcher panicked") {
+                slots[i] = Some(r);
             }
-            Ok(block)
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect()
+        }
+    });
+    // The first error in height order, else every block.
+    let mut blocks = Vec::with_capacity(slots.len());
+    for slot in slots {
+        match slot {
+            Some(Ok(block)) => blocks.push(block),
+            Some(Err(e)) => return Err(e),
+            // Its fetcher stopped at an error at a later height; that error comes next.
+            None => continue,
+        }
+    }
+    Ok(blocks)
 }
 
 /// A cookie path given, or the chain's default one.

@@ -168,6 +168,21 @@ pub struct TraceResult {
 }
 
 impl TraceResult {
+    /// An empty result whose row vectors reserve room for a walk over `ds` up front: reserved
+    /// and untouched memory costs nothing (the OS maps pages when they are first written), and a
+    /// large walk then never copies its rows while growing. Capped at 2^26 rows per vector so a
+    /// full-chain dataset never asks for more than the machine has.
+    pub fn reserved_for(ds: &Dataset) -> TraceResult {
+        const CAP: u64 = 1 << 26;
+        let rows = ds.output_count().min(CAP) as usize;
+        TraceResult {
+            flows: Vec::with_capacity(rows),
+            endpoints: Vec::with_capacity(rows),
+            edges: Vec::with_capacity(rows),
+            ..TraceResult::default()
+        }
+    }
+
     /// Tainted satoshis per bucket.
     pub fn totals(&self) -> BTreeMap<Bucket, u128> {
         let mut t: BTreeMap<Bucket, u128> = Bucket::ALL.iter().map(|&b| (b, 0)).collect();
@@ -217,10 +232,24 @@ pub fn trace_forward(
     policy: &dyn TaintPolicy,
     rules: &StopRules,
 ) -> TraceResult {
+    // Poison needs no taint objects: its own walk gives the same result several times faster.
+    if policy.name() == "poison" {
+        return super::poison_walk::trace_forward_poison(ds, seeds, rules);
+    }
+    trace_forward_general(ds, seeds, policy, rules)
+}
+
+/// [`trace_forward`] for any policy, with taint objects (the reference for specialised walks).
+pub fn trace_forward_general(
+    ds: &Dataset,
+    seeds: &[SeedOutput],
+    policy: &dyn TaintPolicy,
+    rules: &StopRules,
+) -> TraceResult {
     let mut walk = Walk {
         ds,
         rules,
-        result: TraceResult::default(),
+        result: TraceResult::reserved_for(ds),
         waiting: FxHashMap::default(),
         frontier: TxQueue::new(ds.tx_count(), true),
         seeds: FxHashMap::default(),
@@ -340,7 +369,8 @@ impl Walk<'_> {
         drop_rows(&mut self.result.flows, &mut self.dropped_flows);
         drop_rows(&mut self.result.endpoints, &mut self.dropped_endpoints);
         self.result.superseded_seeds.sort();
-        self.result.flows.sort_by_key(|f| f.out);
+        // Outputs are unique: an unstable sort gives the same order without a scratch buffer.
+        self.result.flows.sort_unstable_by_key(|f| f.out);
         self.result
     }
     /// Record a tainted output and decide where it ends (or queue its spender); returns the

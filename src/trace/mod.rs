@@ -3,6 +3,7 @@
 pub mod backward;
 pub mod engine;
 pub mod paths;
+pub mod poison_walk;
 pub mod policy;
 pub mod queue;
 pub mod run;

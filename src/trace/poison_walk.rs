@@ -1,0 +1,272 @@
+//! The forward walk specialised to poison: the same result as [`trace_forward`] with
+//! [`Poison`](super::policy::poison::Poison), found without taint objects.
+//!
+//! Under poison a tainted output holds its whole value, so the state of the walk is one bit per
+//! output (tainted and waiting for its spender) and the lowest hop among each waiting spender's
+//! tainted inputs, kept on the spender. Both are arrays allocated zeroed, so only the pages a
+//! trace touches become resident; there is no hash map, and no allocation per transaction.
+//! Stop labels are looked up only for scripts whose bit is set in a bitset built from the rules.
+//!
+//! `tests/prop_trace.rs` checks on random transaction DAGs that this walk and the general one
+//! give identical results.
+
+use super::engine::{
+    drop_rows, merge_seeds, trace_forward_general, Bucket, Edge, Endpoint, Flow, SeedOutput,
+    StopRules, TraceResult,
+};
+use super::policy::poison::Poison;
+use super::queue::TxQueue;
+use crate::store::{Dataset, InIx, OutIx};
+use rustc_hash::FxHashMap;
+
+/// A fixed-size bitset, allocated zeroed.
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(len: u64) -> Bits {
+        Bits(vec![0; len.div_ceil(64) as usize])
+    }
+
+    fn get(&self, i: u64) -> bool {
+        self.0[(i / 64) as usize] >> (i % 64) & 1 != 0
+    }
+
+    fn set(&mut self, i: u64) {
+        self.0[(i / 64) as usize] |= 1 << (i % 64);
+    }
+
+    fn clear(&mut self, i: u64) {
+        self.0[(i / 64) as usize] &= !(1 << (i % 64));
+    }
+}
+
+struct Walk<'a> {
+    ds: &'a Dataset,
+    rules: &'a StopRules,
+    result: TraceResult,
+    /// Tainted outputs waiting for their spender.
+    waiting: Bits,
+    /// Per spender: 1 + the lowest hop among its waiting tainted inputs (0: none).
+    spender_hop: Vec<u32>,
+    frontier: TxQueue,
+    /// Scripts carrying a stop label.
+    stop_scripts: Bits,
+    /// Seed outputs not yet reached by other seeds' taint: their flow and endpoint rows.
+    seeds: FxHashMap<OutIx, (usize, Option<usize>)>,
+    dropped_flows: Vec<usize>,
+    dropped_endpoints: Vec<usize>,
+}
+
+/// Forward poison trace; falls back to the general walk for seeds of zero amount (their
+/// outputs carry no taint but still wait for their spender, a case not worth a second copy).
+pub fn trace_forward_poison(ds: &Dataset, seeds: &[SeedOutput], rules: &StopRules) -> TraceResult {
+    let merged = merge_seeds(ds, seeds);
+    if merged.values().any(|&a| a == 0) {
+        return trace_forward_general(ds, seeds, &Poison, rules);
+    }
+    let mut stop_scripts = Bits::new(ds.script_count());
+    for script in rules.stops.keys() {
+        if (script.0 as u64) < ds.script_count() {
+            stop_scripts.set(script.0 as u64);
+        }
+    }
+    let mut walk = Walk {
+        ds,
+        rules,
+        result: TraceResult::reserved_for(ds),
+        waiting: Bits::new(ds.output_count()),
+        spender_hop: vec![0; ds.tx_count() as usize],
+        frontier: TxQueue::new(ds.tx_count(), true),
+        stop_scripts,
+        seeds: FxHashMap::default(),
+        dropped_flows: Vec::new(),
+        dropped_endpoints: Vec::new(),
+    };
+    for &out in merged.keys() {
+        // Poison taints a seeded output in full.
+        let value = ds.value(out);
+        walk.result.seeded += value as u128;
+        let flow = walk.result.flows.len();
+        let endpoint = walk.place(out, value, 0);
+        walk.seeds.insert(out, (flow, endpoint));
+    }
+    let (first_seed, last_seed) = (
+        merged.keys().next().copied().unwrap_or(OutIx(u64::MAX)),
+        merged.keys().next_back().copied().unwrap_or(OutIx(0)),
+    );
+    while let Some(tx) = walk.frontier.pop() {
+        walk.result.txs_visited += 1;
+        let hop = walk.spender_hop[tx.index()];
+        debug_assert!(hop > 0, "a spender in the frontier has a waiting input");
+        let inputs = ds.tx_inputs(tx);
+        let (mut total_in, mut tainted_in, mut tainted_n) = (0u128, 0u128, 0u32);
+        for i in inputs.start.0..inputs.end.0 {
+            if let Some(prev) = ds.prev_out(InIx(i)) {
+                let v = ds.value(prev);
+                total_in += v as u128;
+                if walk.waiting.get(prev.0) {
+                    tainted_in += v as u128;
+                    tainted_n += 1;
+                }
+            }
+        }
+        // Every tainted input of `tx` is consumed now.
+        let consume = |walk: &mut Walk| {
+            for i in inputs.start.0..inputs.end.0 {
+                if let Some(prev) = ds.prev_out(InIx(i)) {
+                    walk.waiting.clear(prev.0);
+                }
+            }
+        };
+        if tainted_in == 0 {
+            // Only zero-value tainted inputs: nothing to pass on.
+            consume(&mut walk);
+            continue;
+        }
+        let outputs = ds.tx_outputs(tx);
+        let total_out: u128 = (outputs.start.0..outputs.end.0)
+            .map(|o| ds.value(OutIx(o)) as u128)
+            .sum();
+        let fee = u64::try_from(total_in.saturating_sub(total_out)).unwrap_or(u64::MAX);
+        if fee > 0 {
+            walk.result.endpoints.push(Endpoint {
+                bucket: Bucket::Fees,
+                out: None,
+                fee_tx: Some(tx),
+                hop,
+                amount: fee,
+                label: None,
+            });
+        }
+        // Edges: each output's value split over the tainted inputs by their value, floored.
+        for i in inputs.start.0..inputs.end.0 {
+            let Some(prev) = ds.prev_out(InIx(i)) else {
+                continue;
+            };
+            if !walk.waiting.get(prev.0) {
+                continue;
+            }
+            let ti = ds.value(prev);
+            if ti == 0 {
+                continue;
+            }
+            for o in outputs.start.0..outputs.end.0 {
+                let v = ds.value(OutIx(o));
+                let x = if tainted_n == 1 {
+                    v
+                } else {
+                    (v as u128 * ti as u128 / tainted_in) as u64
+                };
+                if x > 0 {
+                    walk.result.edges.push(Edge {
+                        from: prev,
+                        to: OutIx(o),
+                        amount: x,
+                    });
+                }
+            }
+        }
+        consume(&mut walk);
+        for o in outputs.start.0..outputs.end.0 {
+            let out = OutIx(o);
+            let value = ds.value(out);
+            if value == 0 {
+                continue;
+            }
+            if out >= first_seed && out <= last_seed {
+                if let Some(rows) = walk.seeds.remove(&out) {
+                    walk.merge_into_seed(out, rows, value);
+                    continue;
+                }
+            }
+            walk.place(out, value, hop);
+        }
+    }
+    walk.finish()
+}
+
+impl Walk<'_> {
+    /// Another seed's taint reaches seed output `out`: poison's combined taint is the output's
+    /// value, counted once, at hop 0; the seed's own rows are dropped.
+    fn merge_into_seed(
+        &mut self,
+        out: OutIx,
+        (flow, endpoint): (usize, Option<usize>),
+        value: u64,
+    ) {
+        self.waiting.clear(out.0);
+        self.result.seeded -= value as u128;
+        self.result.superseded_seeds.push(out);
+        self.dropped_flows.push(flow);
+        self.dropped_endpoints.extend(endpoint);
+        self.place(out, value, 0);
+    }
+
+    /// Record tainted output `out` at `hop` and decide where it ends (the rules of
+    /// `engine::Walk::place`), or queue its spender.
+    fn place(&mut self, out: OutIx, amount: u64, hop: u32) -> Option<usize> {
+        let (ds, rules) = (self.ds, self.rules);
+        self.result.flows.push(Flow {
+            out,
+            hop,
+            tainted: amount,
+        });
+        let script = ds.script_id(out);
+        let bucket = if ds.is_unspendable(out) {
+            Bucket::Burned
+        } else if hop >= 1 && self.stop_scripts.get(script.0 as u64) {
+            let label = rules.stops.get(&script).cloned();
+            self.result.endpoints.push(Endpoint {
+                bucket: Bucket::CashedOut,
+                out: Some(out),
+                fee_tx: None,
+                hop,
+                amount,
+                label,
+            });
+            return Some(self.result.endpoints.len() - 1);
+        } else {
+            match ds.spent_by(out) {
+                None => Bucket::Unspent,
+                Some(spender) => {
+                    let degree = || {
+                        let (i, o) = (ds.tx_inputs(spender), ds.tx_outputs(spender));
+                        (i.end.0 - i.start.0).max(o.end.0 - o.start.0)
+                    };
+                    if rules.end_height.is_some_and(|h| ds.tx_height(spender) > h) {
+                        Bucket::BeyondWindow
+                    } else if hop >= rules.max_hops {
+                        Bucket::HopCut
+                    } else if amount < rules.min_value {
+                        Bucket::DustCut
+                    } else if rules.max_degree.is_some_and(|max| degree() > max as u64) {
+                        Bucket::DegreeCut
+                    } else {
+                        self.waiting.set(out.0);
+                        let h = &mut self.spender_hop[spender.index()];
+                        *h = if *h == 0 { hop + 1 } else { (*h).min(hop + 1) };
+                        self.frontier.insert(spender);
+                        return None;
+                    }
+                }
+            }
+        };
+        self.result.endpoints.push(Endpoint {
+            bucket,
+            out: Some(out),
+            fee_tx: None,
+            hop,
+            amount,
+            label: None,
+        });
+        Some(self.result.endpoints.len() - 1)
+    }
+
+    fn finish(mut self) -> TraceResult {
+        drop_rows(&mut self.result.flows, &mut self.dropped_flows);
+        drop_rows(&mut self.result.endpoints, &mut self.dropped_endpoints);
+        self.result.superseded_seeds.sort();
+        self.result.flows.sort_unstable_by_key(|f| f.out);
+        self.result
+    }
+}
