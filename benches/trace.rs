@@ -3,7 +3,9 @@
 //!
 //! Run: `cargo bench --bench trace`. The same poison reach computed by DuckDB's recursive SQL
 //! over the store's Parquet: `python3 benches/duckdb_poison.py DATASET TX_IX` (the dataset and
-//! seed this benchmark uses are printed at start).
+//! seed this benchmark uses are printed at start). `FUNDTRACE_BENCH_DATASET=DIR` runs on an
+//! existing dataset instead (say a generated Zaif-like chain), with `FUNDTRACE_BENCH_SEED_TX=N`
+//! as the seed transaction (default: the first that is not a coinbase).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -23,7 +25,7 @@ fn main() {
 }
 
 struct Load {
-    _tmp: tempfile::TempDir,
+    _tmp: Option<tempfile::TempDir>,
     dataset: Dataset,
     /// The first non-coinbase transaction: its outputs are the seeds.
     seed_tx: TxIx,
@@ -32,12 +34,21 @@ struct Load {
 fn load() -> &'static Load {
     static LOAD: OnceLock<Load> = OnceLock::new();
     LOAD.get_or_init(|| {
-        let (tmp, out) = common::ingested(common::bench_txs(1_000_000));
+        let (tmp, out) = match std::env::var_os("FUNDTRACE_BENCH_DATASET") {
+            Some(dir) => (None, PathBuf::from(dir)),
+            None => {
+                let (tmp, out) = common::ingested(common::bench_txs(1_000_000));
+                (Some(tmp), out)
+            }
+        };
         let dataset = Dataset::open(&out).unwrap();
-        let seed_tx = (0..dataset.tx_count())
-            .map(TxIx)
-            .find(|&t| !dataset.is_coinbase(t))
-            .unwrap();
+        let seed_tx = match std::env::var("FUNDTRACE_BENCH_SEED_TX") {
+            Ok(n) => TxIx(n.parse().expect("FUNDTRACE_BENCH_SEED_TX is a tx_ix")),
+            Err(_) => (0..dataset.tx_count())
+                .map(TxIx)
+                .find(|&t| !dataset.is_coinbase(t))
+                .unwrap(),
+        };
         eprintln!(
             "dataset {} ({} txs); seed tx_ix {}",
             out.display(),
@@ -85,12 +96,13 @@ fn trace_one_case(bencher: Bencher, name: &str) {
     bench_policy(bencher, name, rules());
 }
 
-/// Poison with no dust or hop limit: the full reach, the figure DuckDB's recursive query matches.
-#[divan::bench(sample_count = 5)]
-fn poison_full_reach(bencher: Bencher) {
+/// Every model with no dust or hop limit: the full reach. Poison's is the figure DuckDB's
+/// recursive query matches; haircut's is the "taint reaching 1M transactions" target.
+#[divan::bench(args = ["poison", "haircut", "fifo", "lifo", "tiho"], sample_count = 3)]
+fn full_reach(bencher: Bencher, name: &str) {
     bench_policy(
         bencher,
-        "poison",
+        name,
         StopRules {
             max_hops: u32::MAX,
             ..StopRules::default()

@@ -225,7 +225,7 @@ proptest! {
             seeds.push(SeedOutput { out: f.out, amount: ds.value(f.out) });
         }
         for f in reach.flows.iter().filter(|f| f.hop >= 1).take(labels) {
-            rules.stops.insert(ds.script_id(f.out), StopLabel { entity: format!("x{}", f.out.0), category: "exchange".into() });
+            rules.stops.insert(ds.script_id(f.out), std::sync::Arc::new(StopLabel { entity: format!("x{}", f.out.0), category: "exchange".into() }));
         }
         if window {
             rules.end_height = Some(1 + rng.below(25) as u32);

@@ -179,7 +179,7 @@ impl Back<'_> {
             tainted: amount,
         });
         let tx = ds.out_tx(out);
-        let ended = |bucket: Bucket, label: Option<StopLabel>| Endpoint {
+        let ended = |bucket: Bucket, label: Option<std::sync::Arc<StopLabel>>| Endpoint {
             bucket,
             out: Some(out),
             fee_tx: None,

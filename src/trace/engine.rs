@@ -10,6 +10,7 @@
 //! tainted fee share of a transaction goes to the fees bucket.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -47,7 +48,7 @@ pub struct StopRules {
     /// Spending transactions with more inputs or outputs than this stop the flow (degree-cut).
     pub max_degree: Option<u32>,
     /// Scripts where tracing stops as a cash-out.
-    pub stops: HashMap<ScriptId, StopLabel>,
+    pub stops: HashMap<ScriptId, Arc<StopLabel>>,
 }
 
 /// The kind of bucket a unit of taint ends in.
@@ -122,7 +123,7 @@ pub struct Endpoint {
     /// Tainted satoshis.
     pub amount: u64,
     /// The stop label reached (cash-outs only).
-    pub label: Option<StopLabel>,
+    pub label: Option<Arc<StopLabel>>,
 }
 
 /// One tainted output seen by the trace.
@@ -383,7 +384,7 @@ impl Walk<'_> {
             hop,
             tainted: amount,
         });
-        let ended = |bucket: Bucket, label: Option<StopLabel>| Endpoint {
+        let ended = |bucket: Bucket, label: Option<Arc<StopLabel>>| Endpoint {
             bucket,
             out: Some(out),
             fee_tx: None,

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -133,7 +134,7 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
         .iter()
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    let mut stops: HashMap<ScriptId, StopLabel> = HashMap::new();
+    let mut stops: HashMap<ScriptId, Arc<StopLabel>> = HashMap::new();
     // The first cluster-defining label of each script (it may differ from its first label).
     let mut definers: HashMap<ScriptId, StopLabel> = HashMap::new();
     let mut resolved = Vec::with_capacity(labels.len());
@@ -149,7 +150,7 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
                 if label.cluster_definer {
                     definers.entry(s).or_insert_with(|| stop.clone());
                 }
-                stops.entry(s).or_insert(stop);
+                stops.entry(s).or_insert_with(|| Arc::new(stop));
             }
         }
         resolved.push((label, script));
@@ -157,13 +158,13 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
     // A label on one address labels its whole cluster (when the dataset was clustered).
     if case.labels.resolve_clusters {
         if let Some(cluster_of) = crate::cluster::load_clusters(&dataset) {
-            let mut by_cluster: HashMap<u32, StopLabel> = HashMap::new();
+            let mut by_cluster: HashMap<u32, Arc<StopLabel>> = HashMap::new();
             let mut labelled: Vec<(&ScriptId, &StopLabel)> = definers.iter().collect();
             labelled.sort_by_key(|(s, _)| **s);
             for (s, label) in labelled {
                 let c = cluster_of[s.index()];
                 match by_cluster.get(&c) {
-                    Some(other) if other != label => tracing::warn!(
+                    Some(other) if **other != *label => tracing::warn!(
                         cluster = c,
                         first = %other.entity,
                         second = %label.entity,
@@ -171,7 +172,7 @@ pub fn run_case(case: Case, only: &[String]) -> Result<CaseRun, RunError> {
                     ),
                     Some(_) => {}
                     None => {
-                        by_cluster.insert(c, label.clone());
+                        by_cluster.insert(c, Arc::new(label.clone()));
                     }
                 }
             }
