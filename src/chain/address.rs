@@ -105,17 +105,27 @@ fn write_segwit(hrp: &str, version: u8, program: &[u8], script: &[u8], out: &mut
 /// The bech32 alphabet.
 const BECH32_CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 
+/// BIP-173's generator terms for each value of the checksum's top 5 bits, combined.
+const BECH32_GEN_TABLE: [u32; 32] = {
+    const GEN: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+    let mut table = [0u32; 32];
+    let mut top = 0;
+    while top < 32 {
+        let mut i = 0;
+        while i < 5 {
+            if (top >> i) & 1 != 0 {
+                table[top] ^= GEN[i];
+            }
+            i += 1;
+        }
+        top += 1;
+    }
+    table
+};
+
 /// BIP-173's checksum step over one 5-bit value.
 fn bech32_polymod_step(chk: u32, v: u8) -> u32 {
-    const GEN: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
-    let top = chk >> 25;
-    let mut chk = ((chk & 0x1ffffff) << 5) ^ v as u32;
-    for (i, g) in GEN.iter().enumerate() {
-        if (top >> i) & 1 != 0 {
-            chk ^= g;
-        }
-    }
-    chk
+    (((chk & 0x1ffffff) << 5) ^ v as u32) ^ BECH32_GEN_TABLE[(chk >> 25) as usize]
 }
 
 /// A segwit address in lowercase: bech32 for version 0 (BIP-173), bech32m above (BIP-350).
