@@ -1,11 +1,12 @@
 //! The forward walk specialised to poison: the same result as [`trace_forward`] with
 //! [`Poison`](super::policy::poison::Poison), found without taint objects.
 //!
-//! Under poison a tainted output holds its whole value, so the state of the walk is one bit per
-//! output (tainted and waiting for its spender) and the lowest hop among each waiting spender's
-//! tainted inputs, kept on the spender. Both are arrays allocated zeroed, so only the pages a
-//! trace touches become resident; there is no hash map, and no allocation per transaction.
-//! Stop labels are looked up only for scripts whose bit is set in a bitset built from the rules.
+//! Under poison a tainted output holds its whole value, so the state of the walk is the hop of
+//! each tainted output waiting for its spender: one `u32` per output in an array allocated
+//! zeroed, so only the pages a trace touches become resident. Writing it follows output order;
+//! reading it (and the input values) at the spender is random, so both are prefetched a few
+//! queued transactions ahead. There is no hash map and no allocation per transaction. Stop
+//! labels are looked up only for scripts whose bit is set in a bitset built from the rules.
 //!
 //! `tests/prop_trace.rs` checks on random transaction DAGs that this walk and the general one
 //! give identical results.
@@ -16,8 +17,12 @@ use super::engine::{
 };
 use super::policy::poison::Poison;
 use super::queue::TxQueue;
+use crate::store::dataset::prefetch;
 use crate::store::{Dataset, InIx, OutIx};
 use rustc_hash::FxHashMap;
+
+/// How many queued transactions ahead of the visited one have their input values prefetched.
+const PREFETCH_AHEAD: usize = 8;
 
 /// A fixed-size bitset, allocated zeroed.
 struct Bits(Vec<u64>);
@@ -34,20 +39,14 @@ impl Bits {
     fn set(&mut self, i: u64) {
         self.0[(i / 64) as usize] |= 1 << (i % 64);
     }
-
-    fn clear(&mut self, i: u64) {
-        self.0[(i / 64) as usize] &= !(1 << (i % 64));
-    }
 }
 
 struct Walk<'a> {
     ds: &'a Dataset,
     rules: &'a StopRules,
     result: TraceResult,
-    /// Tainted outputs waiting for their spender.
-    waiting: Bits,
-    /// Per spender: 1 + the lowest hop among its waiting tainted inputs (0: none).
-    spender_hop: Vec<u32>,
+    /// Per output: 1 + its hop while it is tainted and waits for its spender, else 0.
+    waiting_hop: Vec<u32>,
     frontier: TxQueue,
     /// Scripts carrying a stop label.
     stop_scripts: Bits,
@@ -74,8 +73,7 @@ pub fn trace_forward_poison(ds: &Dataset, seeds: &[SeedOutput], rules: &StopRule
         ds,
         rules,
         result: TraceResult::reserved_for(ds),
-        waiting: Bits::new(ds.output_count()),
-        spender_hop: vec![0; ds.tx_count() as usize],
+        waiting_hop: vec![0; ds.output_count() as usize],
         frontier: TxQueue::new(ds.tx_count(), true),
         stop_scripts,
         seeds: FxHashMap::default(),
@@ -96,25 +94,45 @@ pub fn trace_forward_poison(ds: &Dataset, seeds: &[SeedOutput], rules: &StopRule
     );
     while let Some(tx) = walk.frontier.pop() {
         walk.result.txs_visited += 1;
-        let hop = walk.spender_hop[tx.index()];
-        debug_assert!(hop > 0, "a spender in the frontier has a waiting input");
+        // Input values and hops are random reads: start loading a transaction's a few ahead.
+        if let Some(ahead) = walk.frontier.peek_ahead(PREFETCH_AHEAD) {
+            ds.prefetch_input_values(ahead);
+            let inputs = ds.tx_inputs(ahead);
+            for i in inputs.start.0..inputs.end.0 {
+                if let Some(h) = ds
+                    .prev_out(InIx(i))
+                    .and_then(|p| walk.waiting_hop.get(p.index()))
+                {
+                    prefetch(h);
+                }
+            }
+        }
         let inputs = ds.tx_inputs(tx);
         let (mut total_in, mut tainted_in, mut tainted_n) = (0u128, 0u128, 0u32);
+        let mut lowest = u32::MAX;
         for i in inputs.start.0..inputs.end.0 {
             if let Some(prev) = ds.prev_out(InIx(i)) {
                 let v = ds.value(prev);
                 total_in += v as u128;
-                if walk.waiting.get(prev.0) {
+                let h = walk.waiting_hop[prev.index()];
+                if h != 0 {
                     tainted_in += v as u128;
                     tainted_n += 1;
+                    lowest = lowest.min(h);
                 }
             }
         }
+        debug_assert!(
+            tainted_n > 0,
+            "a spender in the frontier has a waiting input"
+        );
+        // One more than the lowest hop among the tainted inputs (stored plus one).
+        let hop = lowest;
         // Every tainted input of `tx` is consumed now.
         let consume = |walk: &mut Walk| {
             for i in inputs.start.0..inputs.end.0 {
                 if let Some(prev) = ds.prev_out(InIx(i)) {
-                    walk.waiting.clear(prev.0);
+                    walk.waiting_hop[prev.index()] = 0;
                 }
             }
         };
@@ -143,7 +161,7 @@ pub fn trace_forward_poison(ds: &Dataset, seeds: &[SeedOutput], rules: &StopRule
             let Some(prev) = ds.prev_out(InIx(i)) else {
                 continue;
             };
-            if !walk.waiting.get(prev.0) {
+            if walk.waiting_hop[prev.index()] == 0 {
                 continue;
             }
             let ti = ds.value(prev);
@@ -194,7 +212,7 @@ impl Walk<'_> {
         (flow, endpoint): (usize, Option<usize>),
         value: u64,
     ) {
-        self.waiting.clear(out.0);
+        self.waiting_hop[out.index()] = 0;
         self.result.seeded -= value as u128;
         self.result.superseded_seeds.push(out);
         self.dropped_flows.push(flow);
@@ -212,7 +230,9 @@ impl Walk<'_> {
             tainted: amount,
         });
         let script = ds.script_id(out);
-        let bucket = if ds.is_unspendable(out) {
+        let spender = ds.spent_by(out);
+        // A spent output is spendable: the script flags (a random read) only matter when unspent.
+        let bucket = if spender.is_none() && ds.is_unspendable(out) {
             Bucket::Burned
         } else if hop >= 1 && self.stop_scripts.get(script.0 as u64) {
             let label = rules.stops.get(&script).cloned();
@@ -226,7 +246,7 @@ impl Walk<'_> {
             });
             return Some(self.result.endpoints.len() - 1);
         } else {
-            match ds.spent_by(out) {
+            match spender {
                 None => Bucket::Unspent,
                 Some(spender) => {
                     let degree = || {
@@ -242,9 +262,7 @@ impl Walk<'_> {
                     } else if rules.max_degree.is_some_and(|max| degree() > max as u64) {
                         Bucket::DegreeCut
                     } else {
-                        self.waiting.set(out.0);
-                        let h = &mut self.spender_hop[spender.index()];
-                        *h = if *h == 0 { hop + 1 } else { (*h).min(hop + 1) };
+                        self.waiting_hop[out.index()] = hop + 1;
                         self.frontier.insert(spender);
                         return None;
                     }

@@ -81,6 +81,27 @@ impl TxQueue {
         }
     }
 
+    /// The `n`-th next transaction a forward queue would pop (0: the next), looking at most a
+    /// few words past the cursor; `None` when farther or absent. For prefetching: the queue
+    /// may still change before that transaction is popped.
+    pub fn peek_ahead(&self, n: usize) -> Option<TxIx> {
+        debug_assert!(self.forward);
+        let mut left = n;
+        for w in self.cursor..(self.cursor + 4).min(self.words.len()) {
+            let mut word = self.words[w];
+            let ones = word.count_ones() as usize;
+            if left >= ones {
+                left -= ones;
+                continue;
+            }
+            for _ in 0..left {
+                word &= word - 1;
+            }
+            return Some(TxIx((w * 64 + word.trailing_zeros() as usize) as u32));
+        }
+        None
+    }
+
     /// Number of queued transactions.
     pub fn len(&self) -> usize {
         self.len
@@ -107,6 +128,16 @@ mod tests {
         q.insert(TxIx(70));
         let rest: Vec<u32> = std::iter::from_fn(|| q.pop()).map(|t| t.0).collect();
         assert_eq!(rest, vec![63, 64, 70, 200]);
+        let mut p = TxQueue::new(300, true);
+        for t in [1, 2, 64, 130, 299] {
+            p.insert(TxIx(t));
+        }
+        let ahead: Vec<Option<u32>> = (0..6).map(|n| p.peek_ahead(n).map(|t| t.0)).collect();
+        // 299 lies more than four words past the cursor.
+        assert_eq!(
+            ahead,
+            vec![Some(1), Some(2), Some(64), Some(130), None, None]
+        );
         let mut b = TxQueue::new(300, false);
         for t in [3, 299, 128] {
             b.insert(TxIx(t));
