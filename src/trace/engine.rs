@@ -204,6 +204,30 @@ struct Pending {
     hop: u32,
 }
 
+/// The scripts carrying a stop label, as a bitset over script ids: a walk asks for every tainted
+/// output, and only a hit needs the label map.
+pub(super) struct StopScripts(Vec<u64>);
+
+impl StopScripts {
+    /// The stop scripts of `rules` that exist in `ds`.
+    pub(super) fn new(ds: &Dataset, rules: &StopRules) -> StopScripts {
+        let mut bits = vec![0u64; ds.script_count().div_ceil(64) as usize];
+        for script in rules.stops.keys() {
+            if let Some(w) = bits.get_mut(script.index() / 64) {
+                *w |= 1 << (script.index() % 64);
+            }
+        }
+        StopScripts(bits)
+    }
+
+    /// True when `script` carries a stop label.
+    pub(super) fn contains(&self, script: ScriptId) -> bool {
+        self.0
+            .get(script.index() / 64)
+            .is_some_and(|w| w >> (script.index() % 64) & 1 != 0)
+    }
+}
+
 /// The state of one forward trace: the result so far, outputs waiting for their spender, and
 /// the spenders still to visit.
 struct Walk<'a> {
@@ -212,6 +236,7 @@ struct Walk<'a> {
     result: TraceResult,
     waiting: FxHashMap<OutIx, Pending>,
     frontier: TxQueue,
+    stop_scripts: StopScripts,
     /// Seed outputs not yet reached by other seeds' taint: their own taint and where their flow
     /// and endpoint rows are (seeds are placed first, so these indices never move).
     seeds: FxHashMap<OutIx, SeedState>,
@@ -253,6 +278,7 @@ pub fn trace_forward_general(
         result: TraceResult::reserved_for(ds),
         waiting: FxHashMap::default(),
         frontier: TxQueue::new(ds.tx_count(), true),
+        stop_scripts: StopScripts::new(ds, rules),
         seeds: FxHashMap::default(),
         dropped_flows: Vec::new(),
         dropped_endpoints: Vec::new(),
@@ -392,12 +418,18 @@ impl Walk<'_> {
             amount,
             label,
         };
-        let end = if ds.is_unspendable(out) {
+        let script = ds.script_id(out);
+        let spender = ds.spent_by(out);
+        // A spent output is spendable: the script flags (a random read) only matter when unspent.
+        let end = if spender.is_none() && ds.is_unspendable(out) {
             Some(ended(Bucket::Burned, None))
-        } else if let Some(label) = rules.stops.get(&ds.script_id(out)).filter(|_| hop >= 1) {
+        } else if let Some(label) = (hop >= 1 && self.stop_scripts.contains(script))
+            .then(|| rules.stops.get(&script))
+            .flatten()
+        {
             Some(ended(Bucket::CashedOut, Some(label.clone())))
         } else {
-            match ds.spent_by(out) {
+            match spender {
                 None => Some(ended(Bucket::Unspent, None)),
                 Some(spender) => {
                     let degree = || {

@@ -13,7 +13,7 @@
 
 use super::engine::{
     drop_rows, merge_seeds, trace_forward_general, Bucket, Edge, Endpoint, Flow, SeedOutput,
-    StopRules, TraceResult,
+    StopRules, StopScripts, TraceResult,
 };
 use super::policy::poison::Poison;
 use super::queue::TxQueue;
@@ -24,23 +24,6 @@ use rustc_hash::FxHashMap;
 /// How many queued transactions ahead of the visited one have their input values prefetched.
 const PREFETCH_AHEAD: usize = 8;
 
-/// A fixed-size bitset, allocated zeroed.
-struct Bits(Vec<u64>);
-
-impl Bits {
-    fn new(len: u64) -> Bits {
-        Bits(vec![0; len.div_ceil(64) as usize])
-    }
-
-    fn get(&self, i: u64) -> bool {
-        self.0[(i / 64) as usize] >> (i % 64) & 1 != 0
-    }
-
-    fn set(&mut self, i: u64) {
-        self.0[(i / 64) as usize] |= 1 << (i % 64);
-    }
-}
-
 struct Walk<'a> {
     ds: &'a Dataset,
     rules: &'a StopRules,
@@ -48,8 +31,7 @@ struct Walk<'a> {
     /// Per output: 1 + its hop while it is tainted and waits for its spender, else 0.
     waiting_hop: Vec<u32>,
     frontier: TxQueue,
-    /// Scripts carrying a stop label.
-    stop_scripts: Bits,
+    stop_scripts: StopScripts,
     /// Seed outputs not yet reached by other seeds' taint: their flow and endpoint rows.
     seeds: FxHashMap<OutIx, (usize, Option<usize>)>,
     dropped_flows: Vec<usize>,
@@ -63,19 +45,13 @@ pub fn trace_forward_poison(ds: &Dataset, seeds: &[SeedOutput], rules: &StopRule
     if merged.values().any(|&a| a == 0) {
         return trace_forward_general(ds, seeds, &Poison, rules);
     }
-    let mut stop_scripts = Bits::new(ds.script_count());
-    for script in rules.stops.keys() {
-        if (script.0 as u64) < ds.script_count() {
-            stop_scripts.set(script.0 as u64);
-        }
-    }
     let mut walk = Walk {
         ds,
         rules,
         result: TraceResult::reserved_for(ds),
         waiting_hop: vec![0; ds.output_count() as usize],
         frontier: TxQueue::new(ds.tx_count(), true),
-        stop_scripts,
+        stop_scripts: StopScripts::new(ds, rules),
         seeds: FxHashMap::default(),
         dropped_flows: Vec::new(),
         dropped_endpoints: Vec::new(),
@@ -234,7 +210,7 @@ impl Walk<'_> {
         // A spent output is spendable: the script flags (a random read) only matter when unspent.
         let bucket = if spender.is_none() && ds.is_unspendable(out) {
             Bucket::Burned
-        } else if hop >= 1 && self.stop_scripts.get(script.0 as u64) {
+        } else if hop >= 1 && self.stop_scripts.contains(script) {
             let label = rules.stops.get(&script).cloned();
             self.result.endpoints.push(Endpoint {
                 bucket: Bucket::CashedOut,
