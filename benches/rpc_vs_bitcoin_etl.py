@@ -17,8 +17,9 @@ generates a payments chain of that many transactions with `fundtrace generate --
 litecoin-regtest --tail-blocks 8100` and has litecoind import it (`-loadblock`, with
 `-assumevalid` at its tip: the generator's signatures are fillers, and the node skips script
 checks only for blocks two weeks of work below the tip, hence the 8,100 coinbase-only blocks at
-the end). Both tools then export the blocks that hold the transactions (not the empty tail), and
-the script checks that the RPC dataset equals the blk ingest of the generated files.
+the end). Both tools then export the blocks that hold the transactions (not the empty tail; with
+--whole-chain, every block), best of two runs each, and the script checks that the RPC dataset
+equals the blk ingest of the generated files.
 
 Needs litecoind (apt-get install -y litecoind), the release binary (cargo build --release) and
 bitcoin-etl (it pins old `requests`, so give it its own venv:
@@ -102,15 +103,29 @@ def timed(node: Node, argv, env=None):
     return time.perf_counter() - t0, node.cpu_seconds() - cpu0
 
 
+def best_of(runs: int, node: Node, argv, env=None, before=None):
+    """The fastest of `runs` timed runs: (wall seconds, node CPU seconds)."""
+    best = None
+    for _ in range(runs):
+        if before:
+            before()
+        wall, cpu = timed(node, argv, env)
+        if best is None or wall < best[0]:
+            best = (wall, cpu)
+    return best
+
+
 def compare(node: Node, fundtrace: Path, etl: str, tmp: Path, height: int, txs: int,
-            rest: bool = True):
-    """Export blocks 0..=height with both tools; print and return (fundtrace s, bitcoin-etl s)."""
+            rest: bool = True, runs: int = 2):
+    """Export blocks 0..=height with both tools, best of `runs` each (the first run also warms
+    the node's caches); print and return (fundtrace s, bitcoin-etl s)."""
     env = dict(os.environ, FT_PW=PASSWORD)
-    ft_wall, ft_node = timed(node, [
+    ft_wall, ft_node = best_of(runs, node, [
         str(fundtrace), "ingest", "--rpc", node.url, "--chain", "litecoin-regtest",
         "--rpc-user", USER, "--rpc-password-env", "FT_PW", "--confirmations", "0",
-        "--to", str(height), "--out", str(tmp / "ds"), *([] if rest else ["--no-rest"])], env)
-    etl_wall, etl_node = timed(node, [
+        "--to", str(height), "--out", str(tmp / "ds"), *([] if rest else ["--no-rest"])], env,
+        before=lambda: shutil.rmtree(tmp / "ds", ignore_errors=True))
+    etl_wall, etl_node = best_of(runs, node, [
         etl, "export_blocks_and_transactions", "--start-block", "0",
         "--end-block", str(height), "--provider-uri",
         f"http://{USER}:{PASSWORD}@127.0.0.1:{node.port}", "--chain", "litecoin",
@@ -149,6 +164,8 @@ def generated(args, fundtrace: Path, tmp: Path):
         while node.call("getblockcount") < tip:
             time.sleep(1)
         print(f"node imported {tip + 1} generated blocks in {time.perf_counter() - t0:.0f} s")
+        if args.whole_chain:
+            last = tip
         subprocess.run([str(fundtrace), "ingest", "--blocks-dir", str(gen / "blocks"), "--chain",
                         "litecoin-regtest", "--to", str(last), "--out", str(tmp / "blk-to")],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -169,6 +186,8 @@ def main():
     ap.add_argument("--generated", type=int, metavar="N",
                     help="import a generated chain of N payments instead of using the wallet")
     ap.add_argument("--no-rest", action="store_true", help="fundtrace fetches hex over RPC")
+    ap.add_argument("--whole-chain", action="store_true",
+                    help="with --generated: export the 8,100 empty tail blocks too")
     ap.add_argument("--etl", default=shutil.which("bitcoinetl") or "/tmp/etl-venv/bin/bitcoinetl")
     args = ap.parse_args()
     fundtrace = REPO / "target" / "release" / "fundtrace"
