@@ -177,9 +177,9 @@ impl TraceResult {
         const CAP: u64 = 1 << 26;
         let rows = ds.output_count().min(CAP) as usize;
         TraceResult {
-            flows: Vec::with_capacity(rows),
-            endpoints: Vec::with_capacity(rows),
-            edges: Vec::with_capacity(rows),
+            flows: huge_pages(Vec::with_capacity(rows)),
+            endpoints: huge_pages(Vec::with_capacity(rows)),
+            edges: huge_pages(Vec::with_capacity(rows)),
             ..TraceResult::default()
         }
     }
@@ -202,6 +202,29 @@ impl TraceResult {
 struct Pending {
     taint: Taint,
     hop: u32,
+}
+
+/// Ask Linux to back a large vector's buffer with transparent huge pages (`MADV_HUGEPAGE`): a
+/// walk that fills hundreds of megabytes of rows then takes one page fault per 2 MiB instead of
+/// one per 4 KiB, which otherwise costs about as much as the walk itself. A hint: ignored
+/// elsewhere, for small buffers, and where THP is off.
+pub(super) fn huge_pages<T>(v: Vec<T>) -> Vec<T> {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = v.capacity() * std::mem::size_of::<T>();
+        if bytes >= 2 * HUGE {
+            let start = v.as_ptr() as usize;
+            let aligned = start.next_multiple_of(HUGE);
+            let len = (start + bytes - aligned) / HUGE * HUGE;
+            // SAFETY: the range lies inside the vector's own allocation; madvise only changes
+            // how the kernel backs it, never its contents, and failure is harmless.
+            unsafe {
+                libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    v
 }
 
 /// The scripts carrying a stop label, as a bitset over script ids: a walk asks for every tainted

@@ -12,8 +12,8 @@
 //! give identical results.
 
 use super::engine::{
-    drop_rows, merge_seeds, trace_forward_general, Bucket, Edge, Endpoint, Flow, SeedOutput,
-    StopRules, StopScripts, TraceResult,
+    drop_rows, huge_pages, merge_seeds, trace_forward_general, Bucket, Edge, Endpoint, Flow,
+    SeedOutput, StopRules, StopScripts, TraceResult,
 };
 use super::policy::poison::Poison;
 use super::queue::TxQueue;
@@ -49,7 +49,7 @@ pub fn trace_forward_poison(ds: &Dataset, seeds: &[SeedOutput], rules: &StopRule
         ds,
         rules,
         result: TraceResult::reserved_for(ds),
-        waiting_hop: vec![0; ds.output_count() as usize],
+        waiting_hop: huge_pages(vec![0; ds.output_count() as usize]),
         frontier: TxQueue::new(ds.tx_count(), true),
         stop_scripts: StopScripts::new(ds, rules),
         seeds: FxHashMap::default(),
