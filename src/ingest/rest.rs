@@ -10,7 +10,7 @@
 //! `Content-Length` (Bitcoin Core's do).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 /// What went wrong with a REST request (the caller adds the URL and the fix).
@@ -54,7 +54,20 @@ impl RestClient {
 
     fn connect(&mut self) -> std::io::Result<&mut BufReader<TcpStream>> {
         if self.conn.is_none() {
-            let stream = TcpStream::connect(&self.host)?;
+            let mut last = None;
+            let mut stream = None;
+            for addr in self.host.to_socket_addrs()? {
+                match TcpStream::connect_timeout(&addr, self.timeout) {
+                    Ok(s) => {
+                        stream = Some(s);
+                        break;
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            let stream = stream.ok_or_else(|| {
+                last.unwrap_or_else(|| std::io::Error::other("the host resolves to no address"))
+            })?;
             stream.set_read_timeout(Some(self.timeout))?;
             stream.set_write_timeout(Some(self.timeout))?;
             stream.set_nodelay(true)?;
@@ -141,12 +154,12 @@ impl RestClient {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::net::TcpListener;
 
-    /// A one-connection HTTP server answering each request with the next canned reply.
-    fn serve(replies: Vec<&'static [u8]>) -> String {
+    /// A one-connection HTTP server answering each request with the next canned reply; its URL.
+    pub(crate) fn serve(replies: Vec<&'static [u8]>) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         std::thread::spawn(move || {

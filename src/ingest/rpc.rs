@@ -3,6 +3,7 @@
 //! them with the same parser as the blk path and writes the same store.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use bitcoin::hashes::Hash;
@@ -244,7 +245,7 @@ impl Node {
     }
 
     /// A REST request that failed, as an error naming the node.
-    fn rest_error(&self, what: &str, e: RestError) -> RpcError {
+    fn rest_error(&self, what: &str, e: RestError, attempts: u32) -> RpcError {
         match e {
             RestError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
                 RpcError::Unreachable {
@@ -262,7 +263,7 @@ impl Node {
                     url: self.url.clone(),
                     method: format!("REST {what}"),
                     seconds: self.timeout.as_secs(),
-                    attempts: 1,
+                    attempts,
                 }
             }
             e => RpcError::Call {
@@ -329,6 +330,36 @@ fn classify(detail: &str) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fetcher(url: &str) -> Fetcher {
+        let credentials = Credentials::UserPass {
+            user: "u".into(),
+            password: "p".into(),
+        };
+        Fetcher {
+            node: Node::connect(url, &credentials, Duration::from_secs(5)).unwrap(),
+            rest: RestClient::new(url, Duration::from_secs(5)),
+        }
+    }
+
+    /// A full work queue (HTTP 503) is retried like an RPC call; a 404 is not.
+    #[test]
+    fn rest_requests_retry_transient_failures_only() {
+        let url = super::super::rest::tests::serve(vec![
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nblock",
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnone",
+        ]);
+        let mut f = fetcher(&url);
+        assert_eq!(f.block_bytes("00").unwrap(), b"block");
+        match f.block_bytes("01") {
+            Err(RpcError::Call { method, detail, .. }) => {
+                assert_eq!(method, "REST block");
+                assert!(detail.contains("404"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn failures_are_classified_by_their_form_not_by_digits() {
@@ -514,7 +545,7 @@ pub fn ingest_rpc(
             // writing and address rendering overlap on chains of big blocks, large enough to
             // amortize a round's set-up on small ones.
             let (mut at, mut len) = (0, FETCHERS);
-            while at < heights.len() {
+            while at < heights.len() && !job.stop.is_some_and(|s| s.load(Relaxed)) {
                 let round = &heights[at..(at + len).min(heights.len())];
                 at += round.len();
                 let fetched = fetch_round(fetchers, &node, round, mweb);
@@ -533,14 +564,12 @@ pub fn ingest_rpc(
             }
         });
         for fetched in rx {
-            let (round, blocks) = fetched?;
-            if job
-                .stop
-                .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
-            {
+            // A stop request wins over whatever the fetchers met after it (a node shutting down).
+            if job.stop.is_some_and(|s| s.load(Relaxed)) {
                 notes.push("stopped on request; the next run continues from here".into());
                 break;
             }
+            let (round, blocks) = fetched?;
             for (height, block) in round.iter().zip(&blocks) {
                 block_bytes += block.size as u64;
                 writer.push_block(*height, block)?;
@@ -572,12 +601,36 @@ struct Fetcher {
 impl Fetcher {
     /// The serialized block with this hash: REST's binary when available, else RPC's hex.
     fn block_bytes(&mut self, hash: &str) -> Result<Vec<u8>, RpcError> {
-        match &mut self.rest {
-            Some(rest) => rest
-                .get(&format!("/rest/block/{hash}.bin"))
-                .map_err(|e| self.node.rest_error("block", e)),
-            None => self.node.block_bytes(hash),
+        match self.rest.is_some() {
+            true => self.rest_get("block", &format!("/rest/block/{hash}.bin")),
+            false => self.node.block_bytes(hash),
         }
+    }
+
+    /// A REST request, retried like an RPC call when it fails for a transient reason (a timeout,
+    /// a broken connection, HTTP 503 from a full work queue): `ATTEMPTS` tries with backoff.
+    fn rest_get(&mut self, what: &str, path: &str) -> Result<Vec<u8>, RpcError> {
+        let rest = self.rest.as_mut().expect("REST is on");
+        let mut delay = Duration::from_millis(200);
+        for attempt in 1..=ATTEMPTS {
+            match rest.get(path) {
+                Ok(body) => return Ok(body),
+                Err(e) => {
+                    let transient = match &e {
+                        RestError::Io(io) => io.kind() != std::io::ErrorKind::ConnectionRefused,
+                        RestError::Status { status, .. } => *status == 503,
+                        RestError::Malformed(_) => false,
+                    };
+                    if !transient || attempt == ATTEMPTS {
+                        return Err(self.node.rest_error(what, e, attempt));
+                    }
+                    tracing::warn!(what, attempt, error = %e, "REST request failed, retrying");
+                    std::thread::sleep(delay);
+                    delay *= 2;
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
     }
 }
 
@@ -589,35 +642,43 @@ fn rest_available(fetcher: &mut Fetcher) -> bool {
         .is_some_and(|r| r.get("/rest/chaininfo.json").is_ok())
 }
 
-/// The hashes of the blocks at `heights` (consecutive): with REST, one `headers` request after
-/// the first hash; otherwise (or when the node's chain moved meanwhile) `getblockhash` each.
-fn round_hashes(fetcher: &mut Fetcher, heights: &[u32]) -> Result<Vec<String>, RpcError> {
+/// The hashes of the blocks at `heights` (consecutive) from one REST `headers` request after
+/// the first hash (Bitcoin Core's `/rest/headers/N/HASH.bin`, or the `?count=N` form of Core
+/// 24+); `None` without REST, when the request fails, or when the node's chain moved meanwhile:
+/// the fetchers then ask `getblockhash` for each height.
+fn round_hashes(fetcher: &mut Fetcher, heights: &[u32]) -> Result<Option<Vec<String>>, RpcError> {
     let Some(&first) = heights.first() else {
-        return Ok(Vec::new());
+        return Ok(Some(Vec::new()));
+    };
+    let Some(rest) = &mut fetcher.rest else {
+        return Ok(None);
     };
     let first_hash = fetcher.node.block_hash(first)?;
-    if let Some(rest) = &mut fetcher.rest {
-        let path = format!("/rest/headers/{}/{first_hash}.bin", heights.len());
-        let bytes = rest
-            .get(&path)
-            .map_err(|e| fetcher.node.rest_error("headers", e))?;
-        if bytes.len() == 80 * heights.len() {
-            return Ok(bytes
-                .chunks_exact(80)
-                .map(|h| {
-                    bitcoin::BlockHash::from_byte_array(
-                        bitcoin::hashes::sha256d::Hash::hash(h).to_byte_array(),
-                    )
-                    .to_string()
-                })
-                .collect());
+    let n = heights.len();
+    let paths = [
+        format!("/rest/headers/{n}/{first_hash}.bin"),
+        format!("/rest/headers/{first_hash}.bin?count={n}"),
+    ];
+    for path in &paths {
+        match rest.get(path) {
+            Ok(bytes) if bytes.len() == 80 * n => {
+                return Ok(Some(
+                    bytes
+                        .chunks_exact(80)
+                        .map(|h| {
+                            bitcoin::BlockHash::from_byte_array(
+                                bitcoin::hashes::sha256d::Hash::hash(h).to_byte_array(),
+                            )
+                            .to_string()
+                        })
+                        .collect(),
+                ));
+            }
+            Ok(_) => return Ok(None),
+            Err(e) => tracing::debug!(path, error = %e, "REST headers unavailable"),
         }
     }
-    let mut hashes = vec![first_hash];
-    for &h in &heights[1..] {
-        hashes.push(fetcher.node.block_hash(h)?);
-    }
-    Ok(hashes)
+    Ok(None)
 }
 
 /// Fetch and parse a round of blocks, `FETCHERS` requests in flight; results in height order.
@@ -633,7 +694,12 @@ fn fetch_round(
     let n = fetchers.len();
     let url = &url_node.url;
     let fetch_one = |fetcher: &mut Fetcher, i: usize| -> Result<ParsedBlock, RpcError> {
-        let (height, hash) = (heights[i], &hashes[i]);
+        let height = heights[i];
+        let hash = match &hashes {
+            Some(hashes) => hashes[i].clone(),
+            None => fetcher.node.block_hash(height)?,
+        };
+        let hash = &hash;
         let bytes = fetcher.block_bytes(hash)?;
         let block = parse_block_with(&bytes, mweb).map_err(|source| RpcError::Block {
             url: url.clone(),
@@ -688,7 +754,7 @@ fn fetch_round(
         match slot {
             Some(Ok(block)) => blocks.push(block),
             Some(Err(e)) => return Err(e),
-            // Its fetcher stopped at an error at a later height; that error comes next.
+            // Unreachable: a fetcher stops at an error, which comes earlier in height order.
             None => continue,
         }
     }

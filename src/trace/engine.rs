@@ -171,10 +171,11 @@ pub struct TraceResult {
 impl TraceResult {
     /// An empty result whose row vectors reserve room for a walk over `ds` up front: reserved
     /// and untouched memory costs nothing (the OS maps pages when they are first written), and a
-    /// large walk then never copies its rows while growing. Capped at 2^26 rows per vector so a
-    /// full-chain dataset never asks for more than the machine has.
+    /// large walk then never copies its rows while growing. Capped at 2^24 rows per vector
+    /// (under 1.6 GB of address space in all) so a full-chain dataset never asks for more than a
+    /// machine has; [`TraceResult::shrink`] gives back what the walk did not use.
     pub fn reserved_for(ds: &Dataset) -> TraceResult {
-        const CAP: u64 = 1 << 26;
+        const CAP: u64 = 1 << 24;
         let rows = ds.output_count().min(CAP) as usize;
         TraceResult {
             flows: huge_pages(Vec::with_capacity(rows)),
@@ -182,6 +183,14 @@ impl TraceResult {
             edges: huge_pages(Vec::with_capacity(rows)),
             ..TraceResult::default()
         }
+    }
+
+    /// Give back the unused reserve of the row vectors (glibc moves large buffers with
+    /// `mremap`, without copying).
+    pub fn shrink(&mut self) {
+        self.flows.shrink_to_fit();
+        self.endpoints.shrink_to_fit();
+        self.edges.shrink_to_fit();
     }
 
     /// Tainted satoshis per bucket.
@@ -421,6 +430,7 @@ impl Walk<'_> {
         self.result.superseded_seeds.sort();
         // Outputs are unique: an unstable sort gives the same order without a scratch buffer.
         self.result.flows.sort_unstable_by_key(|f| f.out);
+        self.result.shrink();
         self.result
     }
     /// Record a tainted output and decide where it ends (or queue its spender); returns the

@@ -104,11 +104,15 @@ pub fn trace_forward_poison(ds: &Dataset, seeds: &[SeedOutput], rules: &StopRule
         );
         // One more than the lowest hop among the tainted inputs (stored plus one).
         let hop = lowest;
-        // Every tainted input of `tx` is consumed now.
+        // Every tainted input of `tx` is consumed now. Clean inputs' entries are left alone: a
+        // write would make their (zeroed, untouched) pages resident for nothing.
         let consume = |walk: &mut Walk| {
             for i in inputs.start.0..inputs.end.0 {
                 if let Some(prev) = ds.prev_out(InIx(i)) {
-                    walk.waiting_hop[prev.index()] = 0;
+                    let h = &mut walk.waiting_hop[prev.index()];
+                    if *h != 0 {
+                        *h = 0;
+                    }
                 }
             }
         };
@@ -261,6 +265,7 @@ impl Walk<'_> {
         drop_rows(&mut self.result.endpoints, &mut self.dropped_endpoints);
         self.result.superseded_seeds.sort();
         self.result.flows.sort_unstable_by_key(|f| f.out);
+        self.result.shrink();
         self.result
     }
 }
