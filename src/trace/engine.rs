@@ -178,9 +178,9 @@ impl TraceResult {
         const CAP: u64 = 1 << 24;
         let rows = ds.output_count().min(CAP) as usize;
         TraceResult {
-            flows: huge_pages(Vec::with_capacity(rows)),
-            endpoints: huge_pages(Vec::with_capacity(rows)),
-            edges: huge_pages(Vec::with_capacity(rows)),
+            flows: Vec::with_capacity(rows),
+            endpoints: Vec::with_capacity(rows),
+            edges: Vec::with_capacity(rows),
             ..TraceResult::default()
         }
     }
