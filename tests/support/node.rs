@@ -64,6 +64,11 @@ impl LitecoinNode {
     /// Start a node; with `mweb` the extension block activates on regtest's schedule (height
     /// 432), otherwise it is kept off.
     pub fn start_with(mweb: bool) -> Option<LitecoinNode> {
+        Self::start_with_args(mweb, &[])
+    }
+
+    /// [`Self::start_with`] with more command-line arguments (e.g. `-loadblock=FILE`).
+    pub fn start_with_args(mweb: bool, extra: &[String]) -> Option<LitecoinNode> {
         let bin = litecoind()?;
         let vbparams = if mweb {
             "-vbparams=mweb:0:999999999999"
@@ -91,6 +96,7 @@ impl LitecoinNode {
         ]
         .iter()
         .map(|s| s.to_string())
+        .chain(extra.iter().cloned())
         .collect();
         let child = spawn(&bin, &args);
         let node = LitecoinNode {
