@@ -1,11 +1,13 @@
 """The poison reach of one transaction's outputs, computed by DuckDB's recursive SQL over a
 fundtrace dataset's Parquet: the peer measurement beside `cargo bench --bench trace`.
 
-usage: python3 benches/duckdb_poison.py DATASET SEED_TX_IX [--views]
+usage: python3 benches/duckdb_poison.py DATASET SEED_TX_IX [--views] [--hops]
 Prints the number of transactions reached (visited) and the seconds the query took. By default
 the outputs table is first loaded into DuckDB's memory (not timed, as fundtrace's load is not):
 each step of the recursion then scans memory. With --views the query reads the Parquet files
-through a view, so each step re-reads them.
+through a view, so each step re-reads them. With --hops the query also finds each reached
+transaction's hop (its distance from the seed, as fundtrace's flows give it): a breadth-first
+recursion keyed by transaction (`USING KEY`, DuckDB 1.3+) that skips transactions already reached.
 """
 import sys
 import time
@@ -14,20 +16,37 @@ import duckdb
 
 dataset, seed = sys.argv[1], int(sys.argv[2])
 views = "--views" in sys.argv[3:]
+hops = "--hops" in sys.argv[3:]
 con = duckdb.connect()
 kind = "view" if views else "table"
 con.execute(f"create {kind} outputs as select tx_ix, spent_by from read_parquet('{dataset}/outputs/*.parquet')")
 start = time.perf_counter()
-# Transactions reachable from the seed transaction by spending (poison: every descendant).
-(reached,) = con.execute(
-    f"""
-    with recursive reach(tx) as (
-        select distinct spent_by from outputs where tx_ix = {seed} and spent_by is not null
-        union
-        select o.spent_by from reach r join outputs o on o.tx_ix = r.tx where o.spent_by is not null
-    )
-    select count(*) from reach
-    """
-).fetchone()
+if hops:
+    (reached, deepest) = con.execute(
+        f"""
+        with recursive reach(tx, hop) using key (tx) as (
+            select distinct spent_by, 1 from outputs where tx_ix = {seed} and spent_by is not null
+            union
+            select o.spent_by, min(r.hop) + 1 from reach r join outputs o on o.tx_ix = r.tx
+            where o.spent_by is not null and o.spent_by not in (select tx from recurring.reach)
+            group by o.spent_by
+        )
+        select count(*), max(hop) from reach
+        """
+    ).fetchone()
+    what = f"{reached} transactions, deepest hop {deepest}"
+else:
+    # Transactions reachable from the seed transaction by spending (poison: every descendant).
+    (reached,) = con.execute(
+        f"""
+        with recursive reach(tx) as (
+            select distinct spent_by from outputs where tx_ix = {seed} and spent_by is not null
+            union
+            select o.spent_by from reach r join outputs o on o.tx_ix = r.tx where o.spent_by is not null
+        )
+        select count(*) from reach
+        """
+    ).fetchone()
+    what = f"{reached} transactions"
 elapsed = time.perf_counter() - start
-print(f"duckdb recursive poison reach ({kind}): {reached} transactions in {elapsed:.3f} s")
+print(f"duckdb recursive poison reach ({kind}{', hops' if hops else ''}): {what} in {elapsed:.3f} s")
