@@ -601,9 +601,10 @@ struct Fetcher {
 impl Fetcher {
     /// The serialized block with this hash: REST's binary when available, else RPC's hex.
     fn block_bytes(&mut self, hash: &str) -> Result<Vec<u8>, RpcError> {
-        match self.rest.is_some() {
-            true => self.rest_get("block", &format!("/rest/block/{hash}.bin")),
-            false => self.node.block_bytes(hash),
+        if self.rest.is_some() {
+            self.rest_get("block", &format!("/rest/block/{hash}.bin"))
+        } else {
+            self.node.block_bytes(hash)
         }
     }
 

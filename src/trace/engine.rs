@@ -423,73 +423,114 @@ impl Walk<'_> {
         self.place(out, combined, 0);
     }
 
-    /// Drop the rows of re-placed seeds and sort the flows.
     fn finish(mut self) -> TraceResult {
-        drop_rows(&mut self.result.flows, &mut self.dropped_flows);
-        drop_rows(&mut self.result.endpoints, &mut self.dropped_endpoints);
-        self.result.superseded_seeds.sort();
-        // Outputs are unique: an unstable sort gives the same order without a scratch buffer.
-        self.result.flows.sort_unstable_by_key(|f| f.out);
-        self.result.shrink();
         self.result
+            .finished(&mut self.dropped_flows, &mut self.dropped_endpoints)
     }
     /// Record a tainted output and decide where it ends (or queue its spender); returns the
     /// index of the endpoint row when it ends here.
     fn place(&mut self, out: OutIx, taint: Taint, hop: u32) -> Option<usize> {
-        let (ds, rules) = (self.ds, self.rules);
         let amount = taint.amount();
         self.result.flows.push(Flow {
             out,
             hop,
             tainted: amount,
         });
-        let ended = |bucket: Bucket, label: Option<Arc<StopLabel>>| Endpoint {
+        match fate(self.ds, self.rules, &self.stop_scripts, out, hop, amount) {
+            Fate::End(bucket, label) => Some(self.result.end(out, hop, amount, bucket, label)),
+            Fate::Wait(spender) => {
+                self.waiting.insert(out, Pending { taint, hop });
+                self.frontier.insert(spender);
+                None
+            }
+        }
+    }
+}
+
+/// Where a tainted output goes.
+pub(super) enum Fate {
+    /// It ends in this bucket (cash-outs carry their stop label).
+    End(Bucket, Option<Arc<StopLabel>>),
+    /// Its taint flows into this spending transaction.
+    Wait(TxIx),
+}
+
+/// The stop rules, in their order (first match wins; see the module documentation), for a
+/// tainted output `out` holding `amount` at `hop`. Shared by every forward walk.
+pub(super) fn fate(
+    ds: &Dataset,
+    rules: &StopRules,
+    stop_scripts: &StopScripts,
+    out: OutIx,
+    hop: u32,
+    amount: u64,
+) -> Fate {
+    let script = ds.script_id(out);
+    let spender = ds.spent_by(out);
+    // A spent output is spendable: the script flags (a random read) only matter when unspent.
+    if spender.is_none() && ds.is_unspendable(out) {
+        return Fate::End(Bucket::Burned, None);
+    }
+    if hop >= 1 && stop_scripts.contains(script) {
+        if let Some(label) = rules.stops.get(&script) {
+            return Fate::End(Bucket::CashedOut, Some(label.clone()));
+        }
+    }
+    let Some(spender) = spender else {
+        return Fate::End(Bucket::Unspent, None);
+    };
+    let degree = || {
+        let (i, o) = (ds.tx_inputs(spender), ds.tx_outputs(spender));
+        (i.end.0 - i.start.0).max(o.end.0 - o.start.0)
+    };
+    if rules.end_height.is_some_and(|h| ds.tx_height(spender) > h) {
+        Fate::End(Bucket::BeyondWindow, None)
+    } else if hop >= rules.max_hops {
+        Fate::End(Bucket::HopCut, None)
+    } else if amount < rules.min_value {
+        Fate::End(Bucket::DustCut, None)
+    } else if rules.max_degree.is_some_and(|max| degree() > max as u64) {
+        Fate::End(Bucket::DegreeCut, None)
+    } else {
+        Fate::Wait(spender)
+    }
+}
+
+impl TraceResult {
+    /// Add the endpoint row of output `out`; returns its index.
+    pub(super) fn end(
+        &mut self,
+        out: OutIx,
+        hop: u32,
+        amount: u64,
+        bucket: Bucket,
+        label: Option<Arc<StopLabel>>,
+    ) -> usize {
+        self.endpoints.push(Endpoint {
             bucket,
             out: Some(out),
             fee_tx: None,
             hop,
             amount,
             label,
-        };
-        let script = ds.script_id(out);
-        let spender = ds.spent_by(out);
-        // A spent output is spendable: the script flags (a random read) only matter when unspent.
-        let end = if spender.is_none() && ds.is_unspendable(out) {
-            Some(ended(Bucket::Burned, None))
-        } else if let Some(label) = (hop >= 1 && self.stop_scripts.contains(script))
-            .then(|| rules.stops.get(&script))
-            .flatten()
-        {
-            Some(ended(Bucket::CashedOut, Some(label.clone())))
-        } else {
-            match spender {
-                None => Some(ended(Bucket::Unspent, None)),
-                Some(spender) => {
-                    let degree = || {
-                        let (i, o) = (ds.tx_inputs(spender), ds.tx_outputs(spender));
-                        (i.end.0 - i.start.0).max(o.end.0 - o.start.0)
-                    };
-                    if rules.end_height.is_some_and(|h| ds.tx_height(spender) > h) {
-                        Some(ended(Bucket::BeyondWindow, None))
-                    } else if hop >= rules.max_hops {
-                        Some(ended(Bucket::HopCut, None))
-                    } else if amount < rules.min_value {
-                        Some(ended(Bucket::DustCut, None))
-                    } else if rules.max_degree.is_some_and(|max| degree() > max as u64) {
-                        Some(ended(Bucket::DegreeCut, None))
-                    } else {
-                        self.waiting.insert(out, Pending { taint, hop });
-                        self.frontier.insert(spender);
-                        None
-                    }
-                }
-            }
-        };
-        if let Some(endpoint) = end {
-            self.result.endpoints.push(endpoint);
-            return Some(self.result.endpoints.len() - 1);
-        }
-        None
+        });
+        self.endpoints.len() - 1
+    }
+
+    /// The end of a forward walk: drop the rows of re-placed seeds, sort the flows by output,
+    /// give back unused reserve.
+    pub(super) fn finished(
+        mut self,
+        dropped_flows: &mut [usize],
+        dropped_endpoints: &mut [usize],
+    ) -> TraceResult {
+        drop_rows(&mut self.flows, dropped_flows);
+        drop_rows(&mut self.endpoints, dropped_endpoints);
+        self.superseded_seeds.sort();
+        // Outputs are unique: an unstable sort gives the same order without a scratch buffer.
+        self.flows.sort_unstable_by_key(|f| f.out);
+        self.shrink();
+        self
     }
 }
 

@@ -12,7 +12,7 @@
 //! give identical results.
 
 use super::engine::{
-    drop_rows, huge_pages, merge_seeds, trace_forward_general, Bucket, Edge, Endpoint, Flow,
+    fate, huge_pages, merge_seeds, trace_forward_general, Bucket, Edge, Endpoint, Fate, Flow,
     SeedOutput, StopRules, StopScripts, TraceResult,
 };
 use super::policy::poison::Poison;
@@ -211,69 +211,23 @@ impl Walk<'_> {
     /// Record tainted output `out` at `hop` and decide where it ends (the rules of
     /// `engine::Walk::place`), or queue its spender.
     fn place(&mut self, out: OutIx, amount: u64, hop: u32) -> Option<usize> {
-        let (ds, rules) = (self.ds, self.rules);
         self.result.flows.push(Flow {
             out,
             hop,
             tainted: amount,
         });
-        let script = ds.script_id(out);
-        let spender = ds.spent_by(out);
-        // A spent output is spendable: the script flags (a random read) only matter when unspent.
-        let bucket = if spender.is_none() && ds.is_unspendable(out) {
-            Bucket::Burned
-        } else if hop >= 1 && self.stop_scripts.contains(script) {
-            let label = rules.stops.get(&script).cloned();
-            self.result.endpoints.push(Endpoint {
-                bucket: Bucket::CashedOut,
-                out: Some(out),
-                fee_tx: None,
-                hop,
-                amount,
-                label,
-            });
-            return Some(self.result.endpoints.len() - 1);
-        } else {
-            match spender {
-                None => Bucket::Unspent,
-                Some(spender) => {
-                    let degree = || {
-                        let (i, o) = (ds.tx_inputs(spender), ds.tx_outputs(spender));
-                        (i.end.0 - i.start.0).max(o.end.0 - o.start.0)
-                    };
-                    if rules.end_height.is_some_and(|h| ds.tx_height(spender) > h) {
-                        Bucket::BeyondWindow
-                    } else if hop >= rules.max_hops {
-                        Bucket::HopCut
-                    } else if amount < rules.min_value {
-                        Bucket::DustCut
-                    } else if rules.max_degree.is_some_and(|max| degree() > max as u64) {
-                        Bucket::DegreeCut
-                    } else {
-                        self.waiting_hop[out.index()] = hop + 1;
-                        self.frontier.insert(spender);
-                        return None;
-                    }
-                }
+        match fate(self.ds, self.rules, &self.stop_scripts, out, hop, amount) {
+            Fate::End(bucket, label) => Some(self.result.end(out, hop, amount, bucket, label)),
+            Fate::Wait(spender) => {
+                self.waiting_hop[out.index()] = hop + 1;
+                self.frontier.insert(spender);
+                None
             }
-        };
-        self.result.endpoints.push(Endpoint {
-            bucket,
-            out: Some(out),
-            fee_tx: None,
-            hop,
-            amount,
-            label: None,
-        });
-        Some(self.result.endpoints.len() - 1)
+        }
     }
 
     fn finish(mut self) -> TraceResult {
-        drop_rows(&mut self.result.flows, &mut self.dropped_flows);
-        drop_rows(&mut self.result.endpoints, &mut self.dropped_endpoints);
-        self.result.superseded_seeds.sort();
-        self.result.flows.sort_unstable_by_key(|f| f.out);
-        self.result.shrink();
         self.result
+            .finished(&mut self.dropped_flows, &mut self.dropped_endpoints)
     }
 }
