@@ -7,6 +7,27 @@ use serde_json::json;
 use support::node::LitecoinNode;
 use support::*;
 
+/// `ingest --rpc` from `node` (its cookie, no confirmations) into `out`.
+fn rpc_ingest_args(node: &LitecoinNode, out: &std::path::Path) -> Vec<String> {
+    let cookie = node.cookie();
+    [
+        "ingest",
+        "--rpc",
+        &node.url,
+        "--cookie",
+        cookie.to_str().unwrap(),
+        "--chain",
+        "litecoin-regtest",
+        "--confirmations",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 /// The coinbase outpoint and value of a block.
 fn coinbase(node: &LitecoinNode, block: &str) -> ((String, u32), u64) {
     let b = node.call("getblock", &[json!(block), json!(2)]);
@@ -380,25 +401,7 @@ fn follow_ingests_new_blocks_until_interrupted() {
     node.mine(101, &miner);
     let tmp = tempfile::tempdir().unwrap();
     let (followed, once) = (tmp.path().join("followed"), tmp.path().join("once"));
-    let cookie = node.cookie();
-    let args = |out: &std::path::Path| -> Vec<String> {
-        [
-            "ingest",
-            "--rpc",
-            &node.url,
-            "--cookie",
-            cookie.to_str().unwrap(),
-            "--chain",
-            "litecoin-regtest",
-            "--confirmations",
-            "0",
-            "--out",
-            out.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
+    let args = |out: &std::path::Path| rpc_ingest_args(&node, out);
     let mut follow_args = args(&followed);
     follow_args.extend(["--follow", "--poll-secs", "1"].map(String::from));
     let child = fundtrace()
@@ -505,19 +508,7 @@ fn a_generated_chain_imported_by_litecoind_ingests_identically_over_rest() {
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
     assert_eq!(node.call("getbestblockhash", &[]), json!(tip_hash));
-    let cookie = node.cookie();
-    run_ok(&[
-        "ingest",
-        "--rpc",
-        &node.url,
-        "--cookie",
-        cookie.to_str().unwrap(),
-        "--chain",
-        "litecoin-regtest",
-        "--confirmations",
-        "0",
-        "--out",
-        by_rpc.to_str().unwrap(),
-    ]);
+    let args = rpc_ingest_args(&node, &by_rpc);
+    run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(tree_digest(&by_rpc), tree_digest(&by_blk));
 }
