@@ -25,8 +25,8 @@ use self::heuristics::{Heuristic, ScriptFacts};
 use self::unionfind::UnionFind;
 use crate::store::atomic::{sha256_hex, write_atomic};
 use crate::store::cache::as_bytes;
+use crate::store::encode::to_parquet;
 use crate::store::read::{read_table, ReadError};
-use crate::store::tables::to_parquet;
 use crate::store::{Dataset, OutIx, ScriptId, TxIx};
 
 /// Errors of clustering.

@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use serde::Serialize;
 
 use super::ExportError;
-use crate::store::tables::to_parquet;
+use crate::store::encode::to_parquet;
 use crate::trace::engine::Bucket;
 use crate::trace::run::CaseRun;
 

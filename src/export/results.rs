@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 
 use super::{cashouts, ExportError};
 use crate::store::dataset::script_addresses;
-use crate::store::tables::to_parquet;
+use crate::store::encode::to_parquet;
 use crate::store::{OutIx, ScriptId};
 use crate::trace::paths::{endpoints_to_explain, widest_paths};
 use crate::trace::run::CaseRun;

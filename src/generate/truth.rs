@@ -9,7 +9,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use bitcoin::Txid;
 
 use super::GenerateError;
-use crate::store::tables::to_parquet;
+use crate::store::encode::to_parquet;
 
 /// What became of a share of the stolen value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -201,7 +201,7 @@ pub fn ingest_blk(
                 writer.push_block(*height, block)?;
                 on_bytes(block.size as u64);
             }
-            writer.render_new_scripts();
+            writer.send_to_encoders()?;
             // Freeing a batch's many small allocations is work too: not on the writer's thread.
             rayon::spawn(move || drop(batch));
             waited += t1 - t0;

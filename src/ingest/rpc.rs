@@ -575,7 +575,7 @@ pub fn ingest_rpc(
                 writer.push_block(*height, block)?;
                 on_block(1);
             }
-            writer.render_new_scripts();
+            writer.send_to_encoders()?;
         }
         Ok(())
     })?;

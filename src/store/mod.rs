@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod cache;
 pub mod dataset;
+pub mod encode;
 pub mod ids;
 pub mod intern;
 pub mod lock;
@@ -11,6 +12,7 @@ pub mod manifest;
 pub mod read;
 pub mod render;
 pub mod rollback;
+pub mod stream;
 pub mod tables;
 pub mod writer;
 

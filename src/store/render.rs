@@ -1,84 +1,102 @@
-//! Rendering new scripts' addresses and kinds in the background while ingest goes on.
-//!
-//! The writer hands each run of newly interned scripts to a rayon task as soon as a batch of
-//! blocks is stored; when a partition commits, its scripts table is the concatenation of the
-//! finished runs, so address rendering overlaps parsing and interning instead of stalling the
-//! commit.
+//! Rendering newly interned scripts into rows of the `scripts` table: address string and kind
+//! for the dataset's chain. The scripts table's encoder thread calls it, so address rendering
+//! overlaps parsing and interning instead of running on the writer's thread.
 
-use std::sync::mpsc::{channel, Receiver};
-use std::sync::Mutex;
+use arrow::array::RecordBatch;
 
+use super::tables::ScriptsTable;
 use crate::chain::Chain;
 
-/// Rendered scripts of one run of consecutive script ids, in columnar form.
-#[derive(Debug, Default)]
-pub struct RenderedScripts {
+/// A run of consecutive newly interned scripts, not yet rendered.
+#[derive(Debug)]
+pub struct ScriptRun {
+    /// The dataset's chain (it decides the address encoding).
+    pub chain: Chain,
+    /// Id of the run's first script.
+    pub first_id: u32,
     /// Script bytes, concatenated.
     pub script_bytes: Vec<u8>,
     /// End offset of each script in `script_bytes`.
     pub script_ends: Vec<usize>,
-    /// Address strings, concatenated (UTF-8).
-    pub address_bytes: Vec<u8>,
-    /// End offset of each address in `address_bytes`.
-    pub address_ends: Vec<usize>,
-    /// Script kind names.
-    pub kinds: Vec<&'static str>,
+    /// The first transaction paying to each script.
+    pub first_tx: Vec<u32>,
 }
 
-/// Runs of scripts being rendered, in id order.
-#[derive(Debug, Default)]
-pub struct Renderer {
-    // A Mutex makes the receiver shareable, so the writer can be used from many threads.
-    runs: Vec<Mutex<Receiver<RenderedScripts>>>,
-}
-
-impl Renderer {
-    /// Start rendering `scripts` (concatenated bytes with their end offsets) for `chain`.
-    pub fn spawn(&mut self, chain: Chain, script_bytes: Vec<u8>, script_ends: Vec<usize>) {
-        let (tx, rx) = channel();
-        rayon::spawn(move || {
-            let mut out = RenderedScripts {
-                address_bytes: Vec::with_capacity(script_ends.len() * 44),
-                address_ends: Vec::with_capacity(script_ends.len()),
-                kinds: Vec::with_capacity(script_ends.len()),
-                ..RenderedScripts::default()
-            };
-            let mut address = String::with_capacity(128);
-            let mut start = 0;
-            for &end in &script_ends {
-                let script = &script_bytes[start..end];
-                address.clear();
-                chain.write_address(script, &mut address);
-                out.address_bytes.extend_from_slice(address.as_bytes());
-                out.address_ends.push(out.address_bytes.len());
-                out.kinds.push(crate::chain::classify(script).name());
-                start = end;
-            }
-            out.script_bytes = script_bytes;
-            out.script_ends = script_ends;
-            // The receiver is only dropped when the writer itself is gone.
-            let _ = tx.send(out);
-        });
-        self.runs.push(Mutex::new(rx));
+impl ScriptRun {
+    /// The run as rows of the scripts table.
+    pub fn render(self) -> ScriptsTable {
+        let n = self.script_ends.len();
+        debug_assert_eq!(n, self.first_tx.len());
+        let chain = self.chain;
+        let mut table = ScriptsTable {
+            script_id: (self.first_id..).take(n).collect(),
+            script_offsets: Vec::with_capacity(n + 1),
+            address_bytes: Vec::with_capacity(n * 44),
+            address_offsets: Vec::with_capacity(n + 1),
+            kind: Vec::with_capacity(n),
+            first_tx: self.first_tx,
+            script_bytes: Vec::new(),
+        };
+        table.script_offsets.push(0);
+        table.address_offsets.push(0);
+        let mut address = String::with_capacity(128);
+        let mut start = 0;
+        for &end in &self.script_ends {
+            let script = &self.script_bytes[start..end];
+            address.clear();
+            chain.write_address(script, &mut address);
+            table.address_bytes.extend_from_slice(address.as_bytes());
+            table.address_offsets.push(table.address_bytes.len() as i64);
+            table.script_offsets.push(end as i64);
+            table.kind.push(crate::chain::classify(script).name());
+            start = end;
+        }
+        table.script_bytes = self.script_bytes;
+        table
     }
 
-    /// Wait for every run started so far and concatenate them, in id order.
-    pub fn collect(&mut self) -> RenderedScripts {
-        let mut all = RenderedScripts::default();
-        for rx in self.runs.drain(..) {
-            let rx = rx
-                .into_inner()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let run = rx.recv().expect("a render task panicked");
-            let (s0, a0) = (all.script_bytes.len(), all.address_bytes.len());
-            all.script_bytes.extend_from_slice(&run.script_bytes);
-            all.script_ends
-                .extend(run.script_ends.iter().map(|e| e + s0));
-            all.address_bytes.extend_from_slice(&run.address_bytes);
-            all.address_ends
-                .extend(run.address_ends.iter().map(|e| e + a0));
-            all.kinds.extend(run.kinds);
-        }
-        all
+    /// The run as a record batch of the scripts table (what its encoder thread calls).
+    pub fn into_batch(self) -> RecordBatch {
+        self.render().into_batch()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_each_script_with_its_id_address_and_kind() {
+        // Bitcoin's genesis output (P2PK) and an OP_RETURN.
+        let p2pk = hex_bytes(
+            "4104678afdb0fe5548271967f1a67130b7105cd6a828e03909a67962e0ea1f61deb649f6bc3f4cef38c4f35504e51ec112de5c384df7ba0b8d578a4c702b6bf11d5fac",
+        );
+        let op_return = vec![0x6a, 0x01, 0x00];
+        let mut bytes = p2pk.clone();
+        bytes.extend_from_slice(&op_return);
+        let run = ScriptRun {
+            chain: Chain::Bitcoin,
+            first_id: 7,
+            script_ends: vec![p2pk.len(), bytes.len()],
+            script_bytes: bytes,
+            first_tx: vec![0, 3],
+        };
+        let t = run.render();
+        assert_eq!(t.script_id, vec![7, 8]);
+        assert_eq!(t.first_tx, vec![0, 3]);
+        let end = t.address_offsets[1] as usize;
+        assert_eq!(
+            std::str::from_utf8(&t.address_bytes[..end]).unwrap(),
+            "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"
+        );
+        assert_eq!(t.kind, vec!["p2pk", "op_return"]);
+        assert_eq!(t.script_offsets, vec![0, 67, 70]);
+    }
+
+    fn hex_bytes(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 }

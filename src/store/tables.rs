@@ -17,10 +17,6 @@ use arrow::array::{
 };
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
 
 /// A 32-byte hash in display byte order.
 pub type Hash32 = [u8; 32];
@@ -300,27 +296,4 @@ impl ScriptsTable {
             ],
         )
     }
-}
-
-/// Encode a record batch as a Parquet file in memory (zstd, one row group per million rows).
-pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>, parquet::errors::ParquetError> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-        // Ids, hashes, scripts and addresses are (nearly) unique: dictionaries only cost time.
-        .set_dictionary_enabled(false)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_column_dictionary_enabled(ColumnPath::from("kind"), true)
-        // Hashes are incompressible, and addresses (base58/bech32 of hashes) gain only ~25%
-        // from zstd at twice the encoding time: store them plain.
-        .set_column_compression(ColumnPath::from("txid"), Compression::UNCOMPRESSED)
-        .set_column_compression(ColumnPath::from("hash"), Compression::UNCOMPRESSED)
-        .set_column_compression(ColumnPath::from("script"), Compression::UNCOMPRESSED)
-        .set_column_compression(ColumnPath::from("address"), Compression::UNCOMPRESSED)
-        .set_created_by(format!("fundtrace {}", env!("CARGO_PKG_VERSION")))
-        .build();
-    let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))?;
-    writer.write(batch)?;
-    writer.close()?;
-    Ok(out)
 }

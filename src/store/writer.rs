@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use bitcoin::hashes::Hash;
 use bitcoin::Txid;
 
-use super::atomic::{sha256_hex, write_atomic};
+use super::atomic::write_atomic;
 use super::cache::{as_bytes, CacheColumn, CacheError, CacheWriter, MappedColumn};
 use super::ids::{OutIx, ScriptId, TxIx};
 use super::intern::{script_hash, ScriptInterner};
@@ -24,10 +24,9 @@ use super::manifest::{
     Counts, Manifest, ManifestError, Partition, PartitionFile, Tip, MANIFEST_FILE, TABLES,
 };
 use super::read::{read_table_column_binary, ReadError};
-use super::render::Renderer;
-use super::tables::{
-    to_parquet, BlocksTable, Hash32, InputsTable, OutputsTable, ScriptsTable, TxsTable,
-};
+use super::render::ScriptRun;
+use super::stream::{write_parquet_atomic, StreamError, StreamedFile, TableStream};
+use super::tables::{BlocksTable, Hash32, InputsTable, OutputsTable, TxsTable};
 use crate::chain::Chain;
 use crate::ingest::block::ParsedBlock;
 
@@ -36,6 +35,10 @@ const CHUNK: usize = 1 << 16;
 
 /// Position of the outputs table in [`TABLES`] and in a partition's files.
 const OUTPUTS_SLOT: usize = 2;
+
+/// Transactions or inputs stored before their rows go to the encoders (also sent after each
+/// batch of blocks, see [`DatasetWriter::send_to_encoders`]).
+const SEND_ROWS: usize = 1 << 14;
 
 /// Errors while building a dataset.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +60,16 @@ pub enum StoreError {
     /// A Parquet table could not be read back.
     #[error(transparent)]
     Read(#[from] ReadError),
+    /// A table of the open partition could not be encoded or written.
+    #[error("cannot write the {table} table of the partition from height {start}: {source}")]
+    Encode {
+        /// The table.
+        table: &'static str,
+        /// First height of the partition.
+        start: u32,
+        /// What failed.
+        source: StreamError,
+    },
     /// Parquet encoding failed.
     #[error("cannot encode {table} for heights {start}..={end}: {source}")]
     Parquet {
@@ -187,6 +200,58 @@ impl Hasher for PrefixHasher {
     fn write_usize(&mut self, _: usize) {}
 }
 
+/// Inputs (and outputs) warmed at a time: their lookups are independent, so the CPU overlaps
+/// their cache misses, and storing them then finds the memory in cache.
+const WARM_AHEAD: usize = 64;
+
+type Utxo = HashMap<Txid, Unspent, BuildHasherDefault<PrefixHasher>>;
+
+/// Output values: committed ones in the cache, then the pending partition's.
+struct Values<'a> {
+    committed: &'a [u64],
+    pending: &'a [u64],
+    pending_from: usize,
+}
+
+impl Values<'_> {
+    fn get(&self, out: usize) -> Option<&u64> {
+        match out.checked_sub(self.pending_from) {
+            Some(o) => self.pending.get(o),
+            None => self.committed.get(out),
+        }
+    }
+}
+
+/// Look up what storing `prevouts` will read (the UTXO entry of each funding transaction, its
+/// first output, the spent output's `spent_by`/`spent_pos` rows and value) without changing
+/// anything: a hint only, results do not depend on it.
+fn warm_inputs(
+    utxo: &Utxo,
+    tx_first_out: &[u64],
+    spent_by: &[u32],
+    spent_pos: &[u32],
+    values: &Values,
+    prevouts: &[Option<crate::ingest::block::Prevout>],
+) {
+    use super::dataset::prefetch;
+    for (txid, vout) in prevouts.iter().flatten() {
+        let Some(entry) = utxo.get(txid) else {
+            continue;
+        };
+        let Some(&start) = tx_first_out.get(entry.tx.index()) else {
+            continue;
+        };
+        let out = start as usize + *vout as usize;
+        if let (Some(by), Some(pos)) = (spent_by.get(out), spent_pos.get(out)) {
+            prefetch(by);
+            prefetch(pos);
+        }
+        if let Some(value) = values.get(out) {
+            prefetch(value);
+        }
+    }
+}
+
 /// A transaction that still has unspent spendable outputs.
 #[derive(Debug, Clone, Copy)]
 struct Unspent {
@@ -194,8 +259,46 @@ struct Unspent {
     remaining: u32,
 }
 
-/// Rows of the partition being built.
-#[derive(Debug, Default)]
+/// The encoders of the open partition's immutable tables.
+struct PartitionStreams {
+    blocks: TableStream<BlocksTable>,
+    txs: TableStream<TxsTable>,
+    inputs: TableStream<InputsTable>,
+    scripts: TableStream<ScriptRun>,
+}
+
+impl PartitionStreams {
+    fn start(dir: &Path, start: u32) -> PartitionStreams {
+        let temp = |table: &str| {
+            dir.join(table)
+                .join(format!(".part-{start:09}-open.parquet.tmp"))
+        };
+        PartitionStreams {
+            blocks: TableStream::start(
+                "blocks",
+                temp("blocks"),
+                BlocksTable::schema(),
+                BlocksTable::into_batch,
+            ),
+            txs: TableStream::start("txs", temp("txs"), TxsTable::schema(), TxsTable::into_batch),
+            inputs: TableStream::start(
+                "inputs",
+                temp("inputs"),
+                InputsTable::schema(),
+                InputsTable::into_batch,
+            ),
+            scripts: TableStream::start(
+                "scripts",
+                temp("scripts"),
+                super::tables::ScriptsTable::schema(),
+                ScriptRun::into_batch,
+            ),
+        }
+    }
+}
+
+/// The partition being built: rows not yet handed to its encoders, and the outputs' columns
+/// (kept until the commit, since inputs of this partition look their values up).
 struct Pending {
     start_height: u32,
     end_height: u32,
@@ -203,9 +306,28 @@ struct Pending {
     blocks: BlocksTable,
     txs: TxsTable,
     inputs: InputsTable,
-    scripts: ScriptsTable,
+    /// First transaction of each script interned since the last hand-off.
+    new_script_first_tx: Vec<u32>,
     out_value: Vec<u64>,
     out_script: Vec<u32>,
+    streams: PartitionStreams,
+}
+
+impl Pending {
+    fn new(dir: &Path, start_height: u32, first: Counts) -> Pending {
+        Pending {
+            start_height,
+            end_height: start_height,
+            first,
+            blocks: BlocksTable::default(),
+            txs: TxsTable::default(),
+            inputs: InputsTable::default(),
+            new_script_first_tx: Vec::new(),
+            out_value: Vec::new(),
+            out_script: Vec::new(),
+            streams: PartitionStreams::start(dir, start_height),
+        }
+    }
 }
 
 /// Summary of what a writer added.
@@ -232,10 +354,10 @@ pub struct DatasetWriter {
     spent_pos: Vec<u32>,
     committed_values: MappedColumn<u64>,
     unspendable_scripts: Vec<bool>,
-    utxo: HashMap<Txid, Unspent, BuildHasherDefault<PrefixHasher>>,
+    utxo: Utxo,
     scripts: ScriptInterner,
     dirty_chunks: BTreeSet<usize>,
-    renderer: Renderer,
+    /// Scripts below this id have been handed to an encoder.
     rendered_upto: u64,
     pending: Option<Pending>,
     added: Added,
@@ -284,7 +406,6 @@ impl DatasetWriter {
             utxo: HashMap::default(),
             scripts: ScriptInterner::default(),
             dirty_chunks: BTreeSet::new(),
-            renderer: Renderer::default(),
             rendered_upto: counts.scripts,
             pending: None,
             added: Added::default(),
@@ -412,15 +533,41 @@ impl DatasetWriter {
             }
         }
         let next = self.next;
-        let pending = self.pending.get_or_insert_with(|| Pending {
-            start_height: height,
-            first: next,
-            ..Pending::default()
-        });
+        let dir = &self.dir;
+        let pending = self
+            .pending
+            .get_or_insert_with(|| Pending::new(dir, height, next));
         pending.end_height = height;
         let block_hash = block.hash.to_string();
         let first_tx = self.next.txs;
-        for tx in block.txs() {
+        let (mut warm_in, mut warm_out) = (0, 0);
+        for (i, tx) in block.txs().enumerate() {
+            // Warm what the next inputs and outputs will read, a run at a time (see `warm`).
+            if block.input_ends[i] as usize > warm_in {
+                let to = (warm_in + WARM_AHEAD).min(block.prevouts.len());
+                let values = Values {
+                    committed: self.committed_values.as_slice(),
+                    pending: &pending.out_value,
+                    pending_from: pending.first.outputs as usize,
+                };
+                warm_inputs(
+                    &self.utxo,
+                    &self.tx_first_out,
+                    &self.spent_by,
+                    &self.spent_pos,
+                    &values,
+                    &block.prevouts[warm_in..to],
+                );
+                warm_in = to;
+            }
+            if block.output_ends[i] as usize > warm_out {
+                let to = (warm_out + WARM_AHEAD).min(block.values.len());
+                for o in warm_out..to {
+                    let output = block.output(o);
+                    self.scripts.warm(output.script, output.script_hash);
+                }
+                warm_out = to;
+            }
             let tx_ix =
                 u32::try_from(self.next.txs).map_err(|_| StoreError::IdOverflow("transaction"))?;
             if tx_ix == TxIx::NONE.0 {
@@ -483,7 +630,7 @@ impl DatasetWriter {
                     .ok_or(StoreError::IdOverflow("script"))?;
                 if new {
                     self.unspendable_scripts.push(is_unspendable(output.script));
-                    pending.scripts.first_tx.push(tx_ix);
+                    pending.new_script_first_tx.push(tx_ix);
                     self.next.scripts += 1;
                 }
                 if !self.unspendable_scripts[script_id as usize] {
@@ -553,6 +700,8 @@ impl DatasetWriter {
             || (self.next.blocks - pending.first.blocks) >= self.policy.max_blocks as u64;
         if full {
             self.commit()?;
+        } else if pending.txs.tx_ix.len() >= SEND_ROWS || pending.inputs.in_ix.len() >= SEND_ROWS {
+            self.send_to_encoders()?;
         }
         Ok(())
     }
@@ -566,8 +715,10 @@ impl DatasetWriter {
             return Ok(());
         }
         let started = std::time::Instant::now();
+        self.send_to_encoders()?;
         let pending = self.pending.take();
-        // 1. The binary cache: new rows, then spent_by of older outputs.
+        // 1. The binary cache: new rows (those of blocks, txs and inputs went with their hand-off
+        //    to the encoders), then spent_by of older outputs.
         if let Some(p) = &pending {
             self.append_cache(p)?;
         }
@@ -657,24 +808,11 @@ impl DatasetWriter {
         Ok(())
     }
 
+    /// The cache rows of the outputs and scripts of the pending partition.
     fn append_cache(&mut self, p: &Pending) -> Result<(), StoreError> {
         let c = &mut self.cache;
-        c.append(CacheColumn::BlockHash, as_bytes(&p.blocks.hash))?;
-        c.append(CacheColumn::BlockTime, as_bytes(&p.blocks.time))?;
-        c.append(CacheColumn::BlockFirstTx, as_bytes(&p.blocks.first_tx))?;
-        c.append(CacheColumn::Txid, as_bytes(&p.txs.txid))?;
-        c.append(CacheColumn::TxFirstOut, as_bytes(&p.txs.first_out))?;
-        c.append(CacheColumn::TxFirstIn, as_bytes(&p.txs.first_in))?;
-        c.append(CacheColumn::TxHeight, as_bytes(&p.txs.height))?;
         c.append(CacheColumn::OutValue, as_bytes(&p.out_value))?;
         c.append(CacheColumn::OutScript, as_bytes(&p.out_script))?;
-        let prev: Vec<u64> = p
-            .inputs
-            .prev_out
-            .iter()
-            .map(|o| o.unwrap_or(OutIx::NONE.0))
-            .collect();
-        c.append(CacheColumn::InPrevOut, as_bytes(&prev))?;
         let flags: Vec<u8> = self.unspendable_scripts
             [p.first.scripts as usize..self.next.scripts as usize]
             .iter()
@@ -685,27 +823,109 @@ impl DatasetWriter {
         Ok(())
     }
 
+    /// Hand the rows stored since the last call to the open partition's encoders (appending
+    /// the cache rows of its blocks, transactions and inputs), and the scripts interned since
+    /// then to the scripts encoder, which renders their addresses. Ingest calls this after each
+    /// batch of blocks; the writer calls it when enough rows wait, and before a commit.
+    pub fn send_to_encoders(&mut self) -> Result<(), StoreError> {
+        let sent = self.send_to_encoders_unchecked();
+        if sent.is_err() {
+            self.failed = true;
+        }
+        sent
+    }
+
+    fn send_to_encoders_unchecked(&mut self) -> Result<(), StoreError> {
+        let Some(p) = self.pending.as_mut() else {
+            return Ok(());
+        };
+        let start = p.start_height;
+        let failed = |table: &'static str| {
+            move |source: StreamError| StoreError::Encode {
+                table,
+                start,
+                source,
+            }
+        };
+        if !p.txs.tx_ix.is_empty() || !p.blocks.height.is_empty() {
+            let blocks = std::mem::take(&mut p.blocks);
+            let txs = std::mem::take(&mut p.txs);
+            let inputs = std::mem::take(&mut p.inputs);
+            let c = &mut self.cache;
+            c.append(CacheColumn::BlockHash, as_bytes(&blocks.hash))?;
+            c.append(CacheColumn::BlockTime, as_bytes(&blocks.time))?;
+            c.append(CacheColumn::BlockFirstTx, as_bytes(&blocks.first_tx))?;
+            c.append(CacheColumn::Txid, as_bytes(&txs.txid))?;
+            c.append(CacheColumn::TxFirstOut, as_bytes(&txs.first_out))?;
+            c.append(CacheColumn::TxFirstIn, as_bytes(&txs.first_in))?;
+            c.append(CacheColumn::TxHeight, as_bytes(&txs.height))?;
+            let prev: Vec<u64> = inputs
+                .prev_out
+                .iter()
+                .map(|o| o.unwrap_or(OutIx::NONE.0))
+                .collect();
+            c.append(CacheColumn::InPrevOut, as_bytes(&prev))?;
+            p.streams.blocks.send(blocks).map_err(failed("blocks"))?;
+            p.streams.txs.send(txs).map_err(failed("txs"))?;
+            p.streams.inputs.send(inputs).map_err(failed("inputs"))?;
+        }
+        let (from, to) = (self.rendered_upto, self.next.scripts);
+        if from < to {
+            let mut script_bytes = Vec::new();
+            let mut script_ends = Vec::with_capacity((to - from) as usize);
+            for id in from..to {
+                script_bytes.extend_from_slice(self.scripts.get(ScriptId(id as u32)));
+                script_ends.push(script_bytes.len());
+            }
+            let first_tx = std::mem::take(&mut p.new_script_first_tx);
+            debug_assert_eq!(first_tx.len(), script_ends.len());
+            let run = ScriptRun {
+                chain: self.chain,
+                first_id: from as u32,
+                script_bytes,
+                script_ends,
+                first_tx,
+            };
+            p.streams.scripts.send(run).map_err(failed("scripts"))?;
+            self.rendered_upto = to;
+        }
+        Ok(())
+    }
+
     fn write_partition(&mut self, p: Pending) -> Result<Partition, StoreError> {
-        use rayon::prelude::*;
         let (start, end) = (p.start_height, p.end_height);
         let rows = Counts {
-            blocks: p.blocks.height.len() as u64,
-            txs: p.txs.tx_ix.len() as u64,
-            outputs: p.out_value.len() as u64,
-            inputs: p.inputs.in_ix.len() as u64,
-            scripts: p.scripts.first_tx.len() as u64,
+            blocks: self.next.blocks - p.first.blocks,
+            txs: self.next.txs - p.first.txs,
+            outputs: self.next.outputs - p.first.outputs,
+            inputs: self.next.inputs - p.first.inputs,
+            scripts: self.next.scripts - p.first.scripts,
         };
-        let scripts = self.scripts_table(p.first.scripts, p.scripts.first_tx);
-        let batches = vec![
-            ("blocks", p.blocks.into_batch()),
-            ("txs", p.txs.into_batch()),
-            ("inputs", p.inputs.into_batch()),
-            ("scripts", scripts.into_batch()),
+        let t0 = std::time::Instant::now();
+        let streams = p.streams;
+        let dir = self.dir.clone();
+        let commit = |table: &'static str, file: Result<StreamedFile, StreamError>| {
+            let file = file.map_err(|source| StoreError::Encode {
+                table,
+                start,
+                source,
+            })?;
+            tracing::debug!(table, waited = ?t0.elapsed(), bytes = file.bytes, "table streamed");
+            Ok::<_, StoreError>(PartitionFile {
+                table: table.to_string(),
+                path: partition_path(table, start, end),
+                bytes: file.bytes,
+                sha256: file.sha256,
+                stale: false,
+            })
+        };
+        let path = |table: &str| dir.join(partition_path(table, start, end));
+        let mut files = vec![
+            commit("blocks", streams.blocks.commit(&path("blocks")))?,
+            commit("txs", streams.txs.commit(&path("txs")))?,
+            commit("inputs", streams.inputs.commit(&path("inputs")))?,
+            commit("scripts", streams.scripts.commit(&path("scripts")))?,
         ];
-        let mut files = batches
-            .into_par_iter()
-            .map(|(table, batch)| self.write_table(table, start, end, batch))
-            .collect::<Result<Vec<_>, _>>()?;
         // The outputs table changes with every later spend: written by `finish`.
         let outputs = PartitionFile {
             table: "outputs".into(),
@@ -727,46 +947,6 @@ impl DatasetWriter {
         })
     }
 
-    /// Hand the scripts interned since the last call to a background renderer. Ingest calls this
-    /// after each batch of blocks; a commit calls it for the rest.
-    pub fn render_new_scripts(&mut self) {
-        let (from, to) = (self.rendered_upto, self.next.scripts);
-        if from == to {
-            return;
-        }
-        let mut bytes = Vec::new();
-        let mut ends = Vec::with_capacity((to - from) as usize);
-        for id in from..to {
-            bytes.extend_from_slice(self.scripts.get(ScriptId(id as u32)));
-            ends.push(bytes.len());
-        }
-        self.renderer.spawn(self.chain, bytes, ends);
-        self.rendered_upto = to;
-    }
-
-    /// The scripts table of the scripts first seen in the pending partition.
-    fn scripts_table(&mut self, first: u64, first_tx: Vec<u32>) -> ScriptsTable {
-        self.render_new_scripts();
-        let r = self.renderer.collect();
-        debug_assert_eq!(r.kinds.len(), first_tx.len());
-        let offsets = |ends: &[usize]| {
-            std::iter::once(0)
-                .chain(ends.iter().map(|&e| e as i64))
-                .collect()
-        };
-        ScriptsTable {
-            script_id: (first..first + first_tx.len() as u64)
-                .map(|i| i as u32)
-                .collect(),
-            script_offsets: offsets(&r.script_ends),
-            script_bytes: r.script_bytes,
-            address_offsets: offsets(&r.address_ends),
-            address_bytes: r.address_bytes,
-            kind: r.kinds,
-            first_tx,
-        }
-    }
-
     /// Write the outputs table of a partition (rebuilt from the cache and the spend index).
     fn write_outputs(
         &self,
@@ -775,8 +955,10 @@ impl DatasetWriter {
         first: Counts,
         rows: Counts,
     ) -> Result<PartitionFile, StoreError> {
-        let table = self.outputs_table(first, rows)?;
-        self.write_table("outputs", start, end, table.into_batch())
+        let t0 = std::time::Instant::now();
+        let batch = self.outputs_table(first, rows)?.into_batch();
+        tracing::debug!(elapsed = ?t0.elapsed(), "outputs table built");
+        self.write_table("outputs", start, end, batch)
     }
 
     /// Build the outputs table of a partition from the cache and the in-memory spend index.
@@ -820,21 +1002,20 @@ impl DatasetWriter {
         batch: arrow::array::RecordBatch,
     ) -> Result<PartitionFile, StoreError> {
         let t0 = std::time::Instant::now();
-        let bytes = to_parquet(&batch).map_err(|source| StoreError::Parquet {
-            table,
-            start,
-            end,
-            source,
-        })?;
         let rel = partition_path(table, start, end);
-        let path = self.dir.join(&rel);
-        write_atomic(&path, &bytes).map_err(io_err(&path))?;
-        tracing::debug!(table, elapsed = ?t0.elapsed(), bytes = bytes.len(), "table written");
+        let file = write_parquet_atomic(&self.dir.join(&rel), &batch).map_err(|source| {
+            StoreError::Encode {
+                table,
+                start,
+                source,
+            }
+        })?;
+        tracing::debug!(table, elapsed = ?t0.elapsed(), bytes = file.bytes, "table written");
         Ok(PartitionFile {
             table: table.to_string(),
             path: rel,
-            bytes: bytes.len() as u64,
-            sha256: sha256_hex(&bytes),
+            bytes: file.bytes,
+            sha256: file.sha256,
             stale: false,
         })
     }

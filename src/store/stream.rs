@@ -1,0 +1,384 @@
+//! Encoding one Parquet table of the open partition in the background, row group by row group,
+//! while ingest goes on.
+//!
+//! The writer sends rows as it stores blocks; a thread per table converts them to Arrow, cuts
+//! them into row groups of exactly [`ROW_GROUP_ROWS`] rows (so the file depends only on its
+//! rows, never on how they were sent), encodes each into a temporary file and hashes the bytes
+//! as they are written. [`TableStream::commit`] writes the last row group and the footer, syncs
+//! and renames the file to its final name; a stream dropped without a commit removes its
+//! temporary file, so an abandoned partition leaves nothing behind.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use bitcoin::hashes::{sha256, Hash, HashEngine};
+use parquet::arrow::ArrowWriter;
+use parquet::errors::ParquetError;
+
+pub use super::encode::ROW_GROUP_ROWS;
+use super::encode::{write_parquet, writer_properties};
+
+/// Messages queued per stream before the sender waits (back-pressure keeps memory flat).
+const QUEUE: usize = 4;
+
+/// A failure while encoding or writing a streamed table.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Parquet encoding failed.
+    #[error(transparent)]
+    Parquet(#[from] ParquetError),
+}
+
+/// A finished table file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamedFile {
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Lowercase hex SHA-256 of its bytes.
+    pub sha256: String,
+}
+
+enum Message<M> {
+    Rows(M),
+    Commit(PathBuf),
+}
+
+/// A table being encoded in the background; `M` is what the writer sends (rows, or scripts
+/// still to be rendered), turned into a record batch by the stream's thread.
+pub struct TableStream<M: Send + 'static> {
+    sender: Option<SyncSender<Message<M>>>,
+    thread: Option<JoinHandle<Result<Option<StreamedFile>, StreamError>>>,
+}
+
+impl<M: Send + 'static> TableStream<M> {
+    /// Start encoding a table of `schema` into `temp`; `convert` turns each message into rows.
+    pub fn start(
+        name: &str,
+        temp: PathBuf,
+        schema: SchemaRef,
+        convert: fn(M) -> RecordBatch,
+    ) -> TableStream<M> {
+        let (sender, receiver) = sync_channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name(format!("encode-{name}"))
+            .spawn(move || encode(receiver, temp, schema, convert))
+            .expect("the OS can start a thread");
+        TableStream {
+            sender: Some(sender),
+            thread: Some(thread),
+        }
+    }
+
+    /// Queue rows; waits while the encoder is [`QUEUE`] messages behind. A failed encoder's
+    /// error is returned here or by [`Self::commit`].
+    pub fn send(&mut self, rows: M) -> Result<(), StreamError> {
+        let sender = self
+            .sender
+            .as_ref()
+            .expect("a stream is used until committed");
+        if sender.send(Message::Rows(rows)).is_err() {
+            // The thread ended early: only an error does that.
+            return Err(self.join().err().unwrap_or_else(stopped));
+        }
+        Ok(())
+    }
+
+    /// Write the last rows and the footer, sync, and rename the file to `path`.
+    pub fn commit(mut self, path: &Path) -> Result<StreamedFile, StreamError> {
+        let sender = self.sender.take().expect("a stream is committed once");
+        // A send error means the thread already failed: join reports why.
+        let _ = sender.send(Message::Commit(path.to_path_buf()));
+        drop(sender);
+        self.join()?.ok_or_else(stopped)
+    }
+
+    fn join(&mut self) -> Result<Option<StreamedFile>, StreamError> {
+        self.sender = None;
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl<M: Send + 'static> Drop for TableStream<M> {
+    fn drop(&mut self) {
+        // Without a commit the thread removes its temporary file; an error is moot then.
+        let _ = self.join();
+    }
+}
+
+fn stopped() -> StreamError {
+    StreamError::Io {
+        path: PathBuf::new(),
+        source: std::io::Error::other("the encoder stopped without a result"),
+    }
+}
+
+/// The encoder thread: returns the finished file after a commit, `None` when abandoned.
+fn encode<M>(
+    receiver: Receiver<Message<M>>,
+    temp: PathBuf,
+    schema: SchemaRef,
+    convert: fn(M) -> RecordBatch,
+) -> Result<Option<StreamedFile>, StreamError> {
+    let io = |source| StreamError::Io {
+        path: temp.clone(),
+        source,
+    };
+    if let Some(dir) = temp.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let file = File::create(&temp).map_err(io)?;
+    match encode_into(&receiver, file, &temp, schema, convert) {
+        Ok(Some((path, streamed))) => {
+            publish(&temp, &path)?;
+            Ok(Some(streamed))
+        }
+        other => {
+            let _ = std::fs::remove_file(&temp);
+            other.map(|_| None)
+        }
+    }
+}
+
+/// Rename a synced temporary file to its final name and make the rename durable.
+fn publish(temp: &Path, path: &Path) -> Result<(), StreamError> {
+    let io = |source| StreamError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::rename(temp, path).map_err(io)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Encode `batch` ([`write_parquet`], columns in parallel) straight into a temporary file beside
+/// `path`, hashing the bytes as they are written, then sync it and rename it to `path`.
+pub fn write_parquet_atomic(path: &Path, batch: &RecordBatch) -> Result<StreamedFile, StreamError> {
+    let temp = super::atomic::temp_path(path);
+    let io = |source| StreamError::Io {
+        path: temp.clone(),
+        source,
+    };
+    if let Some(dir) = temp.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let written = File::create(&temp).map_err(io).and_then(|file| {
+        let out = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+        let (file, streamed) = write_parquet(batch, out)?.finish().map_err(io)?;
+        file.sync_data().map_err(io)?;
+        Ok(streamed)
+    });
+    match written {
+        Ok(streamed) => {
+            publish(&temp, path)?;
+            Ok(streamed)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+fn encode_into<M>(
+    receiver: &Receiver<Message<M>>,
+    file: File,
+    temp: &Path,
+    schema: SchemaRef,
+    convert: fn(M) -> RecordBatch,
+) -> Result<Option<(PathBuf, StreamedFile)>, StreamError> {
+    let io = |source| StreamError::Io {
+        path: temp.to_path_buf(),
+        source,
+    };
+    let out = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let mut writer = ArrowWriter::try_new(out, schema.clone(), Some(writer_properties()))?;
+    let mut queued: Vec<RecordBatch> = Vec::new();
+    let mut queued_rows = 0;
+    for message in receiver {
+        match message {
+            Message::Rows(rows) => {
+                let batch = convert(rows);
+                queued_rows += batch.num_rows();
+                queued.push(batch);
+                while queued_rows >= ROW_GROUP_ROWS {
+                    let all = arrow::compute::concat_batches(&schema, &queued)
+                        .map_err(|e| ParquetError::ArrowError(e.to_string()))?;
+                    writer.write(&all.slice(0, ROW_GROUP_ROWS))?;
+                    writer.flush()?;
+                    queued_rows -= ROW_GROUP_ROWS;
+                    queued = vec![all.slice(ROW_GROUP_ROWS, queued_rows)];
+                }
+            }
+            Message::Commit(path) => {
+                if queued_rows > 0 {
+                    let rest = arrow::compute::concat_batches(&schema, &queued)
+                        .map_err(|e| ParquetError::ArrowError(e.to_string()))?;
+                    writer.write(&rest)?;
+                }
+                let out = writer.into_inner()?;
+                let (file, streamed) = out.finish().map_err(io)?;
+                file.sync_data().map_err(io)?;
+                return Ok(Some((path, streamed)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// A writer that hashes and counts what passes through it.
+struct HashingWriter {
+    inner: BufWriter<File>,
+    engine: sha256::HashEngine,
+    bytes: u64,
+}
+
+impl HashingWriter {
+    fn new(inner: BufWriter<File>) -> HashingWriter {
+        HashingWriter {
+            inner,
+            engine: sha256::HashEngine::default(),
+            bytes: 0,
+        }
+    }
+
+    fn finish(self) -> std::io::Result<(File, StreamedFile)> {
+        let file = self.inner.into_inner().map_err(|e| e.into_error())?;
+        let sha256 = sha256::Hash::from_engine(self.engine).to_string();
+        Ok((
+            file,
+            StreamedFile {
+                bytes: self.bytes,
+                sha256,
+            },
+        ))
+    }
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.engine.input(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::atomic::sha256_hex;
+    use crate::store::encode::to_parquet;
+    use crate::store::tables::InputsTable;
+
+    fn inputs(range: std::ops::Range<u64>) -> InputsTable {
+        InputsTable {
+            in_ix: range.clone().collect(),
+            tx_ix: range.clone().map(|i| (i / 3) as u32).collect(),
+            pos: range.clone().map(|i| (i % 3) as u32).collect(),
+            prev_out: range.map(|i| (i % 5 != 0).then_some(i * 7)).collect(),
+        }
+    }
+
+    fn stream_in_chunks(dir: &Path, name: &str, chunks: &[u64]) -> (Vec<u8>, StreamedFile) {
+        let mut stream = TableStream::start(
+            "inputs",
+            dir.join(format!(".{name}.tmp")),
+            InputsTable::schema(),
+            InputsTable::into_batch,
+        );
+        let mut start = 0;
+        for &end in chunks {
+            stream.send(inputs(start..end)).unwrap();
+            start = end;
+        }
+        let path = dir.join(name);
+        let file = stream.commit(&path).unwrap();
+        (std::fs::read(&path).unwrap(), file)
+    }
+
+    #[test]
+    fn the_file_depends_on_the_rows_not_on_how_they_were_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let total = ROW_GROUP_ROWS as u64 * 2 + 12_345;
+        let (one, f1) = stream_in_chunks(dir.path(), "one.parquet", &[total]);
+        let (many, f2) = stream_in_chunks(
+            dir.path(),
+            "many.parquet",
+            &[1, 70_000, ROW_GROUP_ROWS as u64 + 3, 200_000, total],
+        );
+        assert_eq!(one, many);
+        assert_eq!(f1, f2);
+        assert_eq!(f1.bytes, one.len() as u64);
+        assert_eq!(f1.sha256, sha256_hex(&one));
+        // The same bytes as encoding the whole table at once.
+        let whole = to_parquet(&inputs(0..total).into_batch()).unwrap();
+        assert_eq!(one, whole);
+        let file = File::open(dir.path().join("one.parquet")).unwrap();
+        let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+        let meta = parquet::file::reader::FileReader::metadata(&reader).clone();
+        let rows: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+        assert_eq!(
+            rows,
+            vec![ROW_GROUP_ROWS as i64, ROW_GROUP_ROWS as i64, 12_345]
+        );
+        assert!(!dir.path().join(".one.parquet.tmp").exists());
+    }
+
+    #[test]
+    fn a_stream_dropped_without_commit_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let temp = dir.path().join(".t.tmp");
+        let mut stream = TableStream::start(
+            "inputs",
+            temp.clone(),
+            InputsTable::schema(),
+            InputsTable::into_batch,
+        );
+        stream.send(inputs(0..1000)).unwrap();
+        drop(stream);
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn an_unwritable_directory_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, b"x").unwrap();
+        let mut stream = TableStream::start(
+            "inputs",
+            blocker.join("sub/.t.tmp"),
+            InputsTable::schema(),
+            InputsTable::into_batch,
+        );
+        let sent = (0..10).try_for_each(|_| stream.send(inputs(0..10)));
+        let err = match sent {
+            Err(e) => e,
+            Ok(()) => stream.commit(&dir.path().join("t")).unwrap_err(),
+        };
+        assert!(err.to_string().contains("sub"), "{err}");
+    }
+}
