@@ -6,7 +6,7 @@ use std::io::Write;
 use arrow::array::RecordBatch;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
@@ -16,7 +16,8 @@ use rayon::prelude::*;
 pub const ROW_GROUP_ROWS: usize = 1 << 17;
 
 /// The Parquet writer settings of every table fundtrace writes: zstd, row groups of
-/// [`ROW_GROUP_ROWS`] rows, no dictionaries and no statistics where values are (nearly) unique.
+/// [`ROW_GROUP_ROWS`] rows, no dictionaries and no statistics where values are (nearly) unique,
+/// delta encoding for ids, values and spent outputs.
 pub fn writer_properties() -> WriterProperties {
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
@@ -34,6 +35,26 @@ pub fn writer_properties() -> WriterProperties {
         props = props
             .set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED)
             .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+    }
+    // Ids in chain order: delta encoding stores them in a few bits each (out_ix in ~0.03 bits),
+    // then zstd. Values and spent outputs: deltas alone, as small as zstd makes them and 2-3x
+    // faster to write.
+    for column in [
+        "out_ix",
+        "in_ix",
+        "tx_ix",
+        "first_out",
+        "first_in",
+        "height",
+        "script_id",
+        "first_tx",
+    ] {
+        props = props.set_column_encoding(ColumnPath::from(column), Encoding::DELTA_BINARY_PACKED);
+    }
+    for column in ["value", "prev_out"] {
+        props = props
+            .set_column_encoding(ColumnPath::from(column), Encoding::DELTA_BINARY_PACKED)
+            .set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED);
     }
     props.build()
 }
