@@ -395,19 +395,15 @@ fn scan_file(
     let mut offset = 0u64;
     let mut frame = [0u8; (FRAME_HEADER + HEADER_LEN) as usize];
     while offset + FRAME_HEADER <= file_len {
-        // Preallocated space is raw zero bytes, never obfuscated: test before de-XOR.
-        read_at(
-            file,
-            path,
-            &mut frame[..FRAME_HEADER as usize],
-            offset,
-            None,
-        )?;
+        // Frame and header in one read (a frame that fits no header is caught as truncated
+        // below). Preallocated space is raw zero bytes, never obfuscated: test before de-XOR.
+        let n = (file_len - offset).min(frame.len() as u64) as usize;
+        read_at(file, path, &mut frame[..n], offset, None)?;
         if frame[..4] == [0; 4] {
             break; // preallocated zero space: the file's blocks end here
         }
         if let Some(key) = key {
-            xor_in_place(&mut frame[..FRAME_HEADER as usize], offset, &key);
+            xor_in_place(&mut frame[..n], offset, &key);
         }
         let found: [u8; 4] = frame[..4].try_into().expect("4 bytes");
         if found != magic {
@@ -446,13 +442,11 @@ fn scan_file(
                 len,
             });
         }
-        read_at(
-            file,
-            path,
-            &mut frame[FRAME_HEADER as usize..],
-            offset + FRAME_HEADER,
-            key,
-        )?;
+        debug_assert_eq!(
+            n,
+            frame.len(),
+            "a frame of HEADER_LEN + 1 bytes or more was read whole"
+        );
         let header =
             Header::consensus_decode(&mut &frame[FRAME_HEADER as usize..]).map_err(|source| {
                 BlkError::Header {

@@ -563,7 +563,11 @@ pub fn ingest_rpc(
                 }
             }
         });
-        for fetched in rx {
+        let (mut waited, mut stored) = (Duration::ZERO, Duration::ZERO);
+        loop {
+            let t0 = Instant::now();
+            let Ok(fetched) = rx.recv() else { break };
+            let t1 = Instant::now();
             // A stop request wins over whatever the fetchers met after it (a node shutting down).
             if job.stop.is_some_and(|s| s.load(Relaxed)) {
                 notes.push("stopped on request; the next run continues from here".into());
@@ -576,10 +580,19 @@ pub fn ingest_rpc(
                 on_block(1);
             }
             writer.send_to_encoders()?;
+            waited += t1 - t0;
+            stored += t1.elapsed();
         }
+        tracing::debug!(
+            ?waited,
+            ?stored,
+            "writer: time waiting for fetched blocks, time storing them"
+        );
         Ok(())
     })?;
+    let t = Instant::now();
     let (manifest, added) = writer.finish()?;
+    tracing::debug!(elapsed = ?t.elapsed(), "final commit");
     Ok(IngestSummary::finished(
         job.chain,
         &job.out,

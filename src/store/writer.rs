@@ -348,7 +348,8 @@ pub struct DatasetWriter {
     cache: CacheWriter,
     /// Counts including the pending partition.
     next: Counts,
-    tip: Option<Tip>,
+    /// Height and hash of the last block pushed.
+    tip: Option<(u32, bitcoin::BlockHash)>,
     tx_first_out: Vec<u64>,
     spent_by: Vec<u32>,
     spent_pos: Vec<u32>,
@@ -395,7 +396,19 @@ impl DatasetWriter {
             chain,
             policy,
             next: counts,
-            tip: manifest.tip.clone(),
+            tip: match &manifest.tip {
+                Some(t) => Some((
+                    t.height,
+                    t.hash.parse().map_err(|_| {
+                        StoreError::Source(format!(
+                            "{}: the tip hash '{}' is not a block hash; the manifest is damaged, re-ingest into a new directory",
+                            dir.join(MANIFEST_FILE).display(),
+                            t.hash
+                        ))
+                    })?,
+                )),
+                None => None,
+            },
             manifest,
             cache,
             tx_first_out: Vec::new(),
@@ -497,7 +510,7 @@ impl DatasetWriter {
 
     /// The next height this dataset expects.
     pub fn next_height(&self) -> u32 {
-        self.tip.as_ref().map_or(0, |t| t.height + 1)
+        self.tip.map_or(0, |(height, _)| height + 1)
     }
 
     /// The committed manifest.
@@ -522,13 +535,13 @@ impl DatasetWriter {
             self.next_height(),
             "blocks are pushed in height order"
         );
-        if let Some(tip) = &self.tip {
-            if block.prev_hash.to_string() != tip.hash {
+        if let Some((_, tip)) = self.tip {
+            if block.prev_hash != tip {
                 return Err(StoreError::NotConnected {
                     height,
                     hash: block.hash.to_string(),
                     prev: block.prev_hash.to_string(),
-                    tip: tip.hash.clone(),
+                    tip: tip.to_string(),
                 });
             }
         }
@@ -538,7 +551,6 @@ impl DatasetWriter {
             .pending
             .get_or_insert_with(|| Pending::new(dir, height, next));
         pending.end_height = height;
-        let block_hash = block.hash.to_string();
         let first_tx = self.next.txs;
         let (mut warm_in, mut warm_out) = (0, 0);
         for (i, tx) in block.txs().enumerate() {
@@ -587,7 +599,7 @@ impl DatasetWriter {
                 };
                 let unknown = || StoreError::UnknownPrevout {
                     height,
-                    hash: block_hash.clone(),
+                    hash: block.hash.to_string(),
                     txid: tx.txid(),
                     pos: pos as u32,
                     prev_txid,
@@ -692,10 +704,7 @@ impl DatasetWriter {
         b.tx_count.push(block.tx_count() as u32);
         b.size.push(block.size);
         self.next.blocks += 1;
-        self.tip = Some(Tip {
-            height,
-            hash: block_hash,
-        });
+        self.tip = Some((height, block.hash));
         let full = (self.next.txs - pending.first.txs) >= self.policy.max_txs
             || (self.next.blocks - pending.first.blocks) >= self.policy.max_blocks as u64;
         if full {
@@ -766,7 +775,10 @@ impl DatasetWriter {
         tracing::debug!(elapsed = ?started.elapsed(), "parquet written");
         // 3. The manifest, last.
         manifest.counts = self.next;
-        manifest.tip = self.tip.clone();
+        manifest.tip = self.tip.map(|(height, hash)| Tip {
+            height,
+            hash: hash.to_string(),
+        });
         self.write_manifest(manifest)?;
         self.dirty_chunks.clear();
         self.committed_values =
