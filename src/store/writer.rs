@@ -473,7 +473,7 @@ impl DatasetWriter {
         for script in &scripts {
             self.scripts
                 .intern(script, script_hash(script))
-                .ok_or(StoreError::IdOverflow("script"))?;
+                .ok_or_else(|| StoreError::IdOverflow("script"))?;
         }
         // UTXO map: transactions with unspent spendable outputs.
         let txids = MappedColumn::<[u8; 32]>::open(&dir, CacheColumn::Txid, counts.txs)?;
@@ -639,7 +639,7 @@ impl DatasetWriter {
                 let (ScriptId(script_id), new) = self
                     .scripts
                     .intern(output.script, output.script_hash)
-                    .ok_or(StoreError::IdOverflow("script"))?;
+                    .ok_or_else(|| StoreError::IdOverflow("script"))?;
                 if new {
                     self.unspendable_scripts.push(is_unspendable(output.script));
                     pending.new_script_first_tx.push(tx_ix);
