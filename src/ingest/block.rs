@@ -51,7 +51,7 @@ pub struct ParsedBlock {
     /// Output scripts, concatenated.
     pub script_bytes: Vec<u8>,
     /// [`script_hash`] of each output script (computed here, in parallel, for the interner).
-    pub script_hashes: Vec<u64>,
+    pub script_hashes: Vec<u32>,
     /// Litecoin MWEB: index of the HogEx (the integrating transaction that moves value between
     /// the canonical chain and the MimbleWimble extension block), if the block has one.
     pub hogex: Option<usize>,
@@ -74,7 +74,7 @@ pub struct OutputView<'a> {
     /// The output script.
     pub script: &'a [u8],
     /// Its interning hash.
-    pub script_hash: u64,
+    pub script_hash: u32,
 }
 
 impl ParsedBlock {

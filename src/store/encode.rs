@@ -15,9 +15,9 @@ use rayon::prelude::*;
 /// Rows per row group in every table fundtrace writes.
 pub const ROW_GROUP_ROWS: usize = 1 << 17;
 
-/// The Parquet writer settings of every table fundtrace writes: zstd, row groups of
-/// [`ROW_GROUP_ROWS`] rows, no dictionaries and no statistics where values are (nearly) unique,
-/// delta encoding for ids, values and spent outputs.
+/// The Parquet writer settings of every file fundtrace writes (store, results, clusters,
+/// truth): zstd, row groups of [`ROW_GROUP_ROWS`] rows, no dictionaries (but on `kind`), no
+/// statistics on hash, script and address columns, delta encoding on ids, values and `prev_out`.
 pub fn writer_properties() -> WriterProperties {
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
@@ -37,7 +37,7 @@ pub fn writer_properties() -> WriterProperties {
             .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
     }
     // Ids in chain order: delta encoding stores them in a few bits each (out_ix in ~0.03 bits),
-    // then zstd. Values and spent outputs: deltas alone, as small as zstd makes them and 2-3x
+    // then zstd. Values and `prev_out`: deltas alone, as small as zstd makes them and 2-3x
     // faster to write.
     for column in [
         "out_ix",
@@ -150,6 +150,24 @@ mod tests {
         }
         .into_batch();
         assert_eq!(to_parquet(&scripts).unwrap(), with_arrow_writer(&scripts));
+    }
+
+    #[test]
+    fn outputs_with_nulls_encode_as_the_arrow_writer_does() {
+        let n = ROW_GROUP_ROWS as u64 + 99;
+        let outputs = crate::store::tables::OutputsTable {
+            out_ix: (0..n).collect(),
+            tx_ix: (0..n).map(|i| (i / 2) as u32).collect(),
+            vout: (0..n).map(|i| (i % 2) as u32).collect(),
+            value: (0..n).map(|i| i * 1_000 + 7).collect(),
+            script_id: (0..n).map(|i| (i * 7 % 1000) as u32).collect(),
+            spent_by: (0..n)
+                .map(|i| (i % 3 != 0).then_some(i as u32 + 5))
+                .collect(),
+            spent_in_pos: (0..n).map(|i| (i % 3 != 0).then_some(0)).collect(),
+        }
+        .into_batch();
+        assert_eq!(to_parquet(&outputs).unwrap(), with_arrow_writer(&outputs));
     }
 
     #[test]

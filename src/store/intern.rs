@@ -9,12 +9,21 @@ use hashbrown::HashTable;
 
 use super::ids::ScriptId;
 
-/// The hash the interner uses for a script (FxHash of its bytes).
-pub fn script_hash(script: &[u8]) -> u64 {
+/// The hash the interner uses for a script: FxHash of its bytes, folded to 32 bits (the
+/// interner keeps it per script, so 4 bytes rather than 8; equality is always checked on the
+/// bytes, so a shared hash only costs a comparison).
+pub fn script_hash(script: &[u8]) -> u32 {
     let mut h = rustc_hash::FxHasher::default();
     h.write(script);
     h.write_usize(script.len());
-    h.finish()
+    let h = h.finish();
+    (h ^ (h >> 32)) as u32
+}
+
+/// The 64-bit hash the table probes with, spread from a [`script_hash`] (odd multiplier: the
+/// table's bucket bits and tag bits both depend on every bit of it).
+fn table_hash(hash: u32) -> u64 {
+    (hash as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// Distinct scripts with their ids.
@@ -23,7 +32,8 @@ pub struct ScriptInterner {
     arena: Vec<u8>,
     /// `offsets[id]..offsets[id + 1]` is the script of `id`.
     offsets: Vec<u64>,
-    hashes: Vec<u64>,
+    /// [`script_hash`] of each script, for growing the table without reading the arena.
+    hashes: Vec<u32>,
     table: HashTable<u32>,
 }
 
@@ -48,12 +58,12 @@ impl ScriptInterner {
 
     /// Number of scripts.
     pub fn len(&self) -> usize {
-        self.hashes.len()
+        self.offsets.len() - 1
     }
 
     /// True when no script is interned.
     pub fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
+        self.len() == 0
     }
 
     /// The bytes of script `id`.
@@ -64,31 +74,32 @@ impl ScriptInterner {
 
     /// The id of `script` (whose [`script_hash`] is `hash`), interning it if new; the flag is
     /// true when it was new. `None` when the id space (u32) is exhausted.
-    pub fn intern(&mut self, script: &[u8], hash: u64) -> Option<(ScriptId, bool)> {
+    pub fn intern(&mut self, script: &[u8], hash: u32) -> Option<(ScriptId, bool)> {
         let (arena, offsets) = (&self.arena, &self.offsets);
-        let found = self.table.find(hash, |&id| {
+        let found = self.table.find(table_hash(hash), |&id| {
             let i = id as usize;
             &arena[offsets[i] as usize..offsets[i + 1] as usize] == script
         });
         if let Some(&id) = found {
             return Some((ScriptId(id), false));
         }
-        let id = u32::try_from(self.hashes.len())
+        let id = u32::try_from(self.len())
             .ok()
             .filter(|&id| id != u32::MAX)?;
         self.arena.extend_from_slice(script);
         self.offsets.push(self.arena.len() as u64);
         self.hashes.push(hash);
         let hashes = &self.hashes;
-        self.table.insert_unique(hash, id, |&i| hashes[i as usize]);
+        self.table
+            .insert_unique(table_hash(hash), id, |&i| table_hash(hashes[i as usize]));
         Some((ScriptId(id), true))
     }
 
     /// Look `script` up without interning it, only so that the memory [`Self::intern`] will
     /// read is in cache: a caller warms a run of scripts ahead, and their cache misses overlap.
-    pub fn warm(&self, script: &[u8], hash: u64) {
+    pub fn warm(&self, script: &[u8], hash: u32) {
         let (arena, offsets) = (&self.arena, &self.offsets);
-        let found = self.table.find(hash, |&id| {
+        let found = self.table.find(table_hash(hash), |&id| {
             let i = id as usize;
             &arena[offsets[i] as usize..offsets[i + 1] as usize] == script
         });

@@ -111,6 +111,14 @@ pub enum ManifestError {
         /// The JSON error.
         source: serde_json::Error,
     },
+    /// The tip's hash is not a block hash.
+    #[error("{path}: the tip hash '{hash}' is not a block hash; the manifest is damaged, re-ingest into a new directory")]
+    BadTip {
+        /// The manifest path.
+        path: String,
+        /// What it holds.
+        hash: String,
+    },
     /// A newer or older format.
     #[error("{path} has format version {found}, this fundtrace reads version {FORMAT_VERSION}; re-ingest the dataset")]
     Version {

@@ -20,8 +20,7 @@ use bitcoin::hashes::{sha256, Hash, HashEngine};
 use parquet::arrow::ArrowWriter;
 use parquet::errors::ParquetError;
 
-pub use super::encode::ROW_GROUP_ROWS;
-use super::encode::{write_parquet, writer_properties};
+use super::encode::{write_parquet, writer_properties, ROW_GROUP_ROWS};
 
 /// Messages queued per stream before the sender waits (back-pressure keeps memory flat).
 const QUEUE: usize = 4;
@@ -40,6 +39,14 @@ pub enum StreamError {
     /// Parquet encoding failed.
     #[error(transparent)]
     Parquet(#[from] ParquetError),
+    /// The encoder thread could not start, panicked, or stopped after an earlier error.
+    #[error("{path}: the encoder {detail}")]
+    Stopped {
+        /// The file it was writing.
+        path: PathBuf,
+        /// What happened.
+        detail: String,
+    },
 }
 
 /// A finished table file.
@@ -59,8 +66,11 @@ enum Message<M> {
 /// A table being encoded in the background; `M` is what the writer sends (rows, or scripts
 /// still to be rendered), turned into a record batch by the stream's thread.
 pub struct TableStream<M: Send + 'static> {
+    temp: PathBuf,
     sender: Option<SyncSender<Message<M>>>,
     thread: Option<JoinHandle<Result<Option<StreamedFile>, StreamError>>>,
+    /// Why the thread could not start, reported by the first send or the commit.
+    not_started: Option<std::io::Error>,
 }
 
 impl<M: Send + 'static> TableStream<M> {
@@ -72,47 +82,79 @@ impl<M: Send + 'static> TableStream<M> {
         convert: fn(M) -> RecordBatch,
     ) -> TableStream<M> {
         let (sender, receiver) = sync_channel(QUEUE);
-        let thread = std::thread::Builder::new()
+        let thread_temp = temp.clone();
+        let spawned = std::thread::Builder::new()
             .name(format!("encode-{name}"))
-            .spawn(move || encode(receiver, temp, schema, convert))
-            .expect("the OS can start a thread");
+            .spawn(move || encode(receiver, thread_temp, schema, convert));
+        let (thread, not_started) = match spawned {
+            Ok(thread) => (Some(thread), None),
+            Err(e) => (None, Some(e)),
+        };
         TableStream {
-            sender: Some(sender),
-            thread: Some(thread),
+            temp,
+            sender: thread.is_some().then_some(sender),
+            thread,
+            not_started,
         }
     }
 
     /// Queue rows; waits while the encoder is [`QUEUE`] messages behind. A failed encoder's
-    /// error is returned here or by [`Self::commit`].
+    /// error is returned here (or by [`Self::commit`]); once failed, a stream only fails.
     pub fn send(&mut self, rows: M) -> Result<(), StreamError> {
-        let sender = self
-            .sender
-            .as_ref()
-            .expect("a stream is used until committed");
-        if sender.send(Message::Rows(rows)).is_err() {
-            // The thread ended early: only an error does that.
-            return Err(self.join().err().unwrap_or_else(stopped));
+        match &self.sender {
+            Some(sender) if sender.send(Message::Rows(rows)).is_ok() => Ok(()),
+            // The thread ended early (only an error does that), or never started.
+            _ => Err(self.failure()),
         }
-        Ok(())
     }
 
     /// Write the last rows and the footer, sync, and rename the file to `path`.
     pub fn commit(mut self, path: &Path) -> Result<StreamedFile, StreamError> {
-        let sender = self.sender.take().expect("a stream is committed once");
+        let Some(sender) = self.sender.take() else {
+            return Err(self.failure());
+        };
         // A send error means the thread already failed: join reports why.
         let _ = sender.send(Message::Commit(path.to_path_buf()));
         drop(sender);
-        self.join()?.ok_or_else(stopped)
+        match self.join()? {
+            Some(file) => Ok(file),
+            None => Err(self.stopped("stopped without writing the file")),
+        }
     }
 
+    /// Why the stream cannot go on.
+    fn failure(&mut self) -> StreamError {
+        if let Some(e) = self.not_started.take() {
+            return self.stopped(&format!("thread could not start: {e}"));
+        }
+        match self.join() {
+            Err(e) => e,
+            Ok(_) => self.stopped("stopped after an earlier error"),
+        }
+    }
+
+    fn stopped(&self, detail: &str) -> StreamError {
+        StreamError::Stopped {
+            path: self.temp.clone(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Wait for the thread; a panic in it becomes an error (its temporary file removed).
     fn join(&mut self) -> Result<Option<StreamedFile>, StreamError> {
         self.sender = None;
-        match self.thread.take() {
-            Some(thread) => thread
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            None => Ok(None),
-        }
+        let Some(thread) = self.thread.take() else {
+            return Ok(None);
+        };
+        thread.join().unwrap_or_else(|panic| {
+            let _ = std::fs::remove_file(&self.temp);
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(self.stopped(&format!("panicked: {message}")))
+        })
     }
 }
 
@@ -120,13 +162,6 @@ impl<M: Send + 'static> Drop for TableStream<M> {
     fn drop(&mut self) {
         // Without a commit the thread removes its temporary file; an error is moot then.
         let _ = self.join();
-    }
-}
-
-fn stopped() -> StreamError {
-    StreamError::Io {
-        path: PathBuf::new(),
-        source: std::io::Error::other("the encoder stopped without a result"),
     }
 }
 
@@ -146,10 +181,13 @@ fn encode<M>(
     }
     let file = File::create(&temp).map_err(io)?;
     match encode_into(&receiver, file, &temp, schema, convert) {
-        Ok(Some((path, streamed))) => {
-            publish(&temp, &path)?;
-            Ok(Some(streamed))
-        }
+        Ok(Some((path, streamed))) => match publish(&temp, &path) {
+            Ok(()) => Ok(Some(streamed)),
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                Err(e)
+            }
+        },
         other => {
             let _ = std::fs::remove_file(&temp);
             other.map(|_| None)
@@ -187,11 +225,8 @@ pub fn write_parquet_atomic(path: &Path, batch: &RecordBatch) -> Result<Streamed
         file.sync_data().map_err(io)?;
         Ok(streamed)
     });
-    match written {
-        Ok(streamed) => {
-            publish(&temp, path)?;
-            Ok(streamed)
-        }
+    match written.and_then(|streamed| publish(&temp, path).map(|()| streamed)) {
+        Ok(streamed) => Ok(streamed),
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
             Err(e)
@@ -220,13 +255,18 @@ fn encode_into<M>(
                 let batch = convert(rows);
                 queued_rows += batch.num_rows();
                 queued.push(batch);
-                while queued_rows >= ROW_GROUP_ROWS {
+                if queued_rows >= ROW_GROUP_ROWS {
+                    // One concatenation, then whole row groups off the front; the tail waits.
                     let all = arrow::compute::concat_batches(&schema, &queued)
                         .map_err(|e| ParquetError::ArrowError(e.to_string()))?;
-                    writer.write(&all.slice(0, ROW_GROUP_ROWS))?;
-                    writer.flush()?;
-                    queued_rows -= ROW_GROUP_ROWS;
-                    queued = vec![all.slice(ROW_GROUP_ROWS, queued_rows)];
+                    let mut at = 0;
+                    while queued_rows - at >= ROW_GROUP_ROWS {
+                        writer.write(&all.slice(at, ROW_GROUP_ROWS))?;
+                        writer.flush()?;
+                        at += ROW_GROUP_ROWS;
+                    }
+                    queued_rows -= at;
+                    queued = vec![all.slice(at, queued_rows)];
                 }
             }
             Message::Commit(path) => {
@@ -380,5 +420,71 @@ mod tests {
             Ok(()) => stream.commit(&dir.path().join("t")).unwrap_err(),
         };
         assert!(err.to_string().contains("sub"), "{err}");
+    }
+
+    #[test]
+    fn scripts_cross_row_groups_as_one_table_would() {
+        use crate::chain::Chain;
+        use crate::store::render::ScriptRun;
+        let n = ROW_GROUP_ROWS + 1000;
+        // P2WPKH, P2PKH and OP_RETURN scripts, so `kind` (dictionary) varies within groups.
+        let script = |i: usize| -> Vec<u8> {
+            let h = (i as u32).to_le_bytes().repeat(5);
+            match i % 3 {
+                0 => [vec![0x00, 0x14], h].concat(),
+                1 => [vec![0x76, 0xa9, 0x14], h, vec![0x88, 0xac]].concat(),
+                _ => vec![0x6a, 0x04, h[0], h[1], h[2], h[3]],
+            }
+        };
+        let run = |ids: std::ops::Range<usize>| {
+            let mut script_bytes = Vec::new();
+            let mut script_ends = Vec::new();
+            for i in ids.clone() {
+                script_bytes.extend(script(i));
+                script_ends.push(script_bytes.len());
+            }
+            ScriptRun {
+                chain: Chain::Bitcoin,
+                first_id: ids.start as u32,
+                script_bytes,
+                script_ends,
+                first_tx: ids.map(|i| i as u32 / 2).collect(),
+            }
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut stream = TableStream::start(
+            "scripts",
+            dir.path().join(".s.tmp"),
+            crate::store::tables::ScriptsTable::schema(),
+            ScriptRun::into_batch,
+        );
+        for chunk in [0..50_000, 50_000..ROW_GROUP_ROWS - 1, ROW_GROUP_ROWS - 1..n] {
+            stream.send(run(chunk)).unwrap();
+        }
+        let path = dir.path().join("s.parquet");
+        stream.commit(&path).unwrap();
+        let whole = to_parquet(&run(0..n).into_batch()).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
+    }
+
+    #[test]
+    fn a_panicking_encoder_is_an_error_and_leaves_no_file() {
+        fn boom(_: u32) -> RecordBatch {
+            panic!("converter failed")
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut stream =
+            TableStream::start("t", dir.path().join(".t.tmp"), InputsTable::schema(), boom);
+        // The first send is queued; the thread panics on it, and later calls report that.
+        let sent = (0..8).try_for_each(|i| stream.send(i));
+        let err = match sent {
+            Err(e) => e,
+            Ok(()) => stream.commit(&dir.path().join("t")).unwrap_err(),
+        };
+        assert!(
+            err.to_string().contains("panicked: converter failed"),
+            "{err}"
+        );
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     }
 }

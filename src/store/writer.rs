@@ -1,10 +1,12 @@
 //! Building and extending a dataset: ids assigned in chain order, inputs resolved to the
 //! outputs they spend, scripts interned, and committed partition by partition.
 //!
-//! Commit protocol (one partition at a time): append the partition's rows to the binary cache
-//! and patch `spent_by` of older outputs; write the partition's Parquet files and rewrite the
-//! `outputs` files of older partitions whose outputs it spent; replace `manifest.json` last.
-//! Every file write is atomic. A run killed at any point leaves the last manifest valid; the next
+//! While a partition is open its rows go, in runs, to the binary cache and to one encoder thread
+//! per immutable table (`stream.rs`). Commit protocol (one partition at a time): append the rest
+//! of its rows to the cache and patch `spent_by` of older outputs; finish the encoders' files
+//! (synced, renamed); mark its `outputs` table and those of older partitions whose outputs it
+//! spent as stale, to be rewritten once by [`DatasetWriter::finish`]; replace `manifest.json`
+//! last. Every file write is atomic. A run killed at any point leaves the last manifest valid; the next
 //! run cuts the cache back to the manifest, removes files the manifest does not list, rebuilds
 //! the spend index from the committed inputs and goes on, so it ends with the same manifest as an
 //! uninterrupted run.
@@ -69,18 +71,6 @@ pub enum StoreError {
         start: u32,
         /// What failed.
         source: StreamError,
-    },
-    /// Parquet encoding failed.
-    #[error("cannot encode {table} for heights {start}..={end}: {source}")]
-    Parquet {
-        /// The table.
-        table: &'static str,
-        /// First height of the partition.
-        start: u32,
-        /// Last height of the partition.
-        end: u32,
-        /// The encoder's error.
-        source: parquet::errors::ParquetError,
     },
     /// The dataset belongs to another chain.
     #[error("dataset {dir} holds {found} blocks, not {asked}: use --chain {found} or another --out directory")]
@@ -223,13 +213,12 @@ impl Values<'_> {
 }
 
 /// Look up what storing `prevouts` will read (the UTXO entry of each funding transaction, its
-/// first output, the spent output's `spent_by`/`spent_pos` rows and value) without changing
-/// anything: a hint only, results do not depend on it.
+/// first output, the spent output's `spent_by` row and value) without changing anything: a
+/// hint only, results do not depend on it.
 fn warm_inputs(
     utxo: &Utxo,
-    tx_first_out: &[u64],
+    first_outs: &FirstOuts,
     spent_by: &[u32],
-    spent_pos: &[u32],
     values: &Values,
     prevouts: &[Option<crate::ingest::block::Prevout>],
 ) {
@@ -238,16 +227,41 @@ fn warm_inputs(
         let Some(entry) = utxo.get(txid) else {
             continue;
         };
-        let Some(&start) = tx_first_out.get(entry.tx.index()) else {
+        let Some(start) = first_outs.get(entry.tx.index()) else {
             continue;
         };
         let out = start as usize + *vout as usize;
-        if let (Some(by), Some(pos)) = (spent_by.get(out), spent_pos.get(out)) {
+        if let Some(by) = spent_by.get(out) {
             prefetch(by);
-            prefetch(pos);
         }
         if let Some(value) = values.get(out) {
             prefetch(value);
+        }
+    }
+}
+
+/// The first output of every transaction: the committed ones memory-mapped from the cache (so
+/// they cost page cache, not the writer's memory), the open partition's in memory.
+struct FirstOuts {
+    committed: MappedColumn<u64>,
+    pending: Vec<u64>,
+}
+
+impl FirstOuts {
+    /// The committed first outputs of the dataset `dir` with `txs` transactions.
+    fn open(dir: &Path, txs: u64) -> Result<FirstOuts, StoreError> {
+        Ok(FirstOuts {
+            committed: MappedColumn::open(dir, CacheColumn::TxFirstOut, txs)?,
+            pending: Vec::new(),
+        })
+    }
+
+    /// First output of transaction `tx`, if it is stored.
+    fn get(&self, tx: usize) -> Option<u64> {
+        let committed = self.committed.as_slice();
+        match tx.checked_sub(committed.len()) {
+            None => Some(committed[tx]),
+            Some(i) => self.pending.get(i).copied(),
         }
     }
 }
@@ -330,6 +344,13 @@ impl Pending {
     }
 }
 
+/// The input position spending each output of a range (`u32::MAX` while unspent).
+struct SpentPositions {
+    /// The range's first output.
+    from: u64,
+    pos: Vec<u32>,
+}
+
 /// Summary of what a writer added.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Added {
@@ -350,16 +371,15 @@ pub struct DatasetWriter {
     next: Counts,
     /// Height and hash of the last block pushed.
     tip: Option<(u32, bitcoin::BlockHash)>,
-    tx_first_out: Vec<u64>,
+    first_outs: FirstOuts,
     spent_by: Vec<u32>,
-    spent_pos: Vec<u32>,
     committed_values: MappedColumn<u64>,
     unspendable_scripts: Vec<bool>,
     utxo: Utxo,
     scripts: ScriptInterner,
     dirty_chunks: BTreeSet<usize>,
     /// Scripts below this id have been handed to an encoder.
-    rendered_upto: u64,
+    scripts_sent_upto: u64,
     pending: Option<Pending>,
     added: Added,
     /// Set when a block failed half-way: the in-memory state is then not to be committed.
@@ -399,27 +419,23 @@ impl DatasetWriter {
             tip: match &manifest.tip {
                 Some(t) => Some((
                     t.height,
-                    t.hash.parse().map_err(|_| {
-                        StoreError::Source(format!(
-                            "{}: the tip hash '{}' is not a block hash; the manifest is damaged, re-ingest into a new directory",
-                            dir.join(MANIFEST_FILE).display(),
-                            t.hash
-                        ))
+                    t.hash.parse().map_err(|_| ManifestError::BadTip {
+                        path: dir.join(MANIFEST_FILE).display().to_string(),
+                        hash: t.hash.clone(),
                     })?,
                 )),
                 None => None,
             },
             manifest,
             cache,
-            tx_first_out: Vec::new(),
+            first_outs: FirstOuts::open(dir, counts.txs)?,
             spent_by: Vec::new(),
-            spent_pos: Vec::new(),
             committed_values: MappedColumn::open(dir, CacheColumn::OutValue, counts.outputs)?,
             unspendable_scripts: Vec::new(),
             utxo: HashMap::default(),
             scripts: ScriptInterner::default(),
             dirty_chunks: BTreeSet::new(),
-            rendered_upto: counts.scripts,
+            scripts_sent_upto: counts.scripts,
             pending: None,
             added: Added::default(),
             failed: false,
@@ -433,23 +449,15 @@ impl DatasetWriter {
     fn rebuild_state(&mut self) -> Result<(), StoreError> {
         let counts = self.manifest.counts;
         let dir = self.dir.clone();
-        self.tx_first_out = MappedColumn::<u64>::open(&dir, CacheColumn::TxFirstOut, counts.txs)?
-            .as_slice()
-            .to_vec();
         let first_in = MappedColumn::<u64>::open(&dir, CacheColumn::TxFirstIn, counts.txs)?;
         let prev_out = MappedColumn::<u64>::open(&dir, CacheColumn::InPrevOut, counts.inputs)?;
         self.spent_by = vec![TxIx::NONE.0; counts.outputs as usize];
-        self.spent_pos = vec![u32::MAX; counts.outputs as usize];
         let first_in = first_in.as_slice();
         for (tx, &start) in first_in.iter().enumerate() {
             let end = first_in.get(tx + 1).copied().unwrap_or(counts.inputs);
-            for (pos, &out) in prev_out.as_slice()[start as usize..end as usize]
-                .iter()
-                .enumerate()
-            {
+            for &out in &prev_out.as_slice()[start as usize..end as usize] {
                 if out != OutIx::NONE.0 {
                     self.spent_by[out as usize] = tx as u32;
-                    self.spent_pos[out as usize] = pos as u32;
                 }
             }
         }
@@ -478,10 +486,10 @@ impl DatasetWriter {
         // UTXO map: transactions with unspent spendable outputs.
         let txids = MappedColumn::<[u8; 32]>::open(&dir, CacheColumn::Txid, counts.txs)?;
         let out_script = MappedColumn::<u32>::open(&dir, CacheColumn::OutScript, counts.outputs)?;
+        let first_outs = self.first_outs.committed.as_slice();
         for (tx, display) in txids.as_slice().iter().enumerate() {
-            let start = self.tx_first_out[tx] as usize;
-            let end = self
-                .tx_first_out
+            let start = first_outs[tx] as usize;
+            let end = first_outs
                 .get(tx + 1)
                 .map_or(counts.outputs as usize, |&e| e as usize);
             let remaining = (start..end)
@@ -554,9 +562,12 @@ impl DatasetWriter {
         let first_tx = self.next.txs;
         let (mut warm_in, mut warm_out) = (0, 0);
         for (i, tx) in block.txs().enumerate() {
-            // Warm what the next inputs and outputs will read, a run at a time (see `warm`).
+            // Warm what this and the next inputs and outputs will read, a run at a time (see
+            // `warm_inputs` and `ScriptInterner::warm`).
             if block.input_ends[i] as usize > warm_in {
-                let to = (warm_in + WARM_AHEAD).min(block.prevouts.len());
+                let to = (block.input_ends[i] as usize)
+                    .max(warm_in + WARM_AHEAD)
+                    .min(block.prevouts.len());
                 let values = Values {
                     committed: self.committed_values.as_slice(),
                     pending: &pending.out_value,
@@ -564,16 +575,17 @@ impl DatasetWriter {
                 };
                 warm_inputs(
                     &self.utxo,
-                    &self.tx_first_out,
+                    &self.first_outs,
                     &self.spent_by,
-                    &self.spent_pos,
                     &values,
                     &block.prevouts[warm_in..to],
                 );
                 warm_in = to;
             }
             if block.output_ends[i] as usize > warm_out {
-                let to = (warm_out + WARM_AHEAD).min(block.values.len());
+                let to = (block.output_ends[i] as usize)
+                    .max(warm_out + WARM_AHEAD)
+                    .min(block.values.len());
                 for o in warm_out..to {
                     let output = block.output(o);
                     self.scripts.warm(output.script, output.script_hash);
@@ -607,18 +619,16 @@ impl DatasetWriter {
                 };
                 let entry = self.utxo.get_mut(&prev_txid).ok_or_else(unknown)?;
                 let funding = entry.tx.index();
-                let start = self.tx_first_out[funding];
+                let start = self.first_outs.get(funding).ok_or_else(unknown)?;
                 let end = self
-                    .tx_first_out
+                    .first_outs
                     .get(funding + 1)
-                    .copied()
                     .unwrap_or(self.next.outputs);
                 let out = start + vout as u64;
                 if out >= end || self.spent_by[out as usize] != TxIx::NONE.0 {
                     return Err(unknown());
                 }
                 self.spent_by[out as usize] = tx_ix;
-                self.spent_pos[out as usize] = pos as u32;
                 entry.remaining -= 1;
                 if entry.remaining == 0 {
                     self.utxo.remove(&prev_txid);
@@ -651,7 +661,6 @@ impl DatasetWriter {
                 pending.out_value.push(output.value);
                 pending.out_script.push(script_id);
                 self.spent_by.push(TxIx::NONE.0);
-                self.spent_pos.push(u32::MAX);
                 self.next.outputs += 1;
             }
             let coinbase = tx.is_coinbase();
@@ -681,7 +690,7 @@ impl DatasetWriter {
             } else {
                 self.utxo.remove(&tx.txid());
             }
-            self.tx_first_out.push(first_out);
+            self.first_outs.pending.push(first_out);
             let t = &mut pending.txs;
             t.tx_ix.push(tx_ix);
             t.txid.push(display_bytes(&tx.txid()));
@@ -715,11 +724,18 @@ impl DatasetWriter {
         Ok(())
     }
 
-    /// Commit the pending partition (if any) and rewrite what it made dirty. Idempotent.
+    /// Commit the pending partition (if any) and rewrite what it made dirty. Idempotent. After
+    /// an error the writer refuses to go on (the dataset keeps its last commit).
     pub fn commit(&mut self) -> Result<(), StoreError> {
         if self.failed {
             return Err(StoreError::Failed);
         }
+        let committed = self.commit_unchecked();
+        self.failed = committed.is_err();
+        committed
+    }
+
+    fn commit_unchecked(&mut self) -> Result<(), StoreError> {
         if self.pending.is_none() && self.dirty_chunks.is_empty() {
             return Ok(());
         }
@@ -783,6 +799,7 @@ impl DatasetWriter {
         self.dirty_chunks.clear();
         self.committed_values =
             MappedColumn::open(&self.dir, CacheColumn::OutValue, self.next.outputs)?;
+        self.first_outs = FirstOuts::open(&self.dir, self.next.txs)?;
         tracing::debug!(elapsed = ?started.elapsed(), tip = ?self.tip, "committed");
         Ok(())
     }
@@ -797,11 +814,14 @@ impl DatasetWriter {
             return Ok(());
         }
         let started = std::time::Instant::now();
+        let first = self.manifest.partitions[stale[0]].first;
+        let positions = self.spent_positions(first)?;
+        tracing::debug!(elapsed = ?started.elapsed(), "spent_in_pos found");
         let written = stale
             .par_iter()
             .map(|&i| {
                 let part = &self.manifest.partitions[i];
-                self.write_outputs(part.start_height, part.end_height, part.first, part.rows)
+                self.write_outputs(part, &positions)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut manifest = self.manifest.clone();
@@ -848,6 +868,9 @@ impl DatasetWriter {
     }
 
     fn send_to_encoders_unchecked(&mut self) -> Result<(), StoreError> {
+        if self.failed {
+            return Err(StoreError::Failed);
+        }
         let Some(p) = self.pending.as_mut() else {
             return Ok(());
         };
@@ -881,7 +904,7 @@ impl DatasetWriter {
             p.streams.txs.send(txs).map_err(failed("txs"))?;
             p.streams.inputs.send(inputs).map_err(failed("inputs"))?;
         }
-        let (from, to) = (self.rendered_upto, self.next.scripts);
+        let (from, to) = (self.scripts_sent_upto, self.next.scripts);
         if from < to {
             let mut script_bytes = Vec::new();
             let mut script_ends = Vec::with_capacity((to - from) as usize);
@@ -899,7 +922,7 @@ impl DatasetWriter {
                 first_tx,
             };
             p.streams.scripts.send(run).map_err(failed("scripts"))?;
-            self.rendered_upto = to;
+            self.scripts_sent_upto = to;
         }
         Ok(())
     }
@@ -959,32 +982,60 @@ impl DatasetWriter {
         })
     }
 
+    /// The input position spending each output from `first.outputs` on (`u32::MAX` while
+    /// unspent), found in one pass over the committed inputs from `first.txs` on: the writer
+    /// does not keep it while blocks are stored (4 bytes per output).
+    fn spent_positions(&self, first: Counts) -> Result<SpentPositions, StoreError> {
+        let counts = self.manifest.counts;
+        let first_in = MappedColumn::<u64>::open(&self.dir, CacheColumn::TxFirstIn, counts.txs)?;
+        let prev_out = MappedColumn::<u64>::open(&self.dir, CacheColumn::InPrevOut, counts.inputs)?;
+        let (first_in, prev_out) = (first_in.as_slice(), prev_out.as_slice());
+        let mut pos = vec![u32::MAX; (counts.outputs - first.outputs) as usize];
+        for tx in first.txs as usize..first_in.len() {
+            let start = first_in[tx] as usize;
+            let end = first_in.get(tx + 1).map_or(prev_out.len(), |&e| e as usize);
+            for (p, &out) in prev_out[start..end].iter().enumerate() {
+                if out != OutIx::NONE.0 && out >= first.outputs {
+                    pos[(out - first.outputs) as usize] = p as u32;
+                }
+            }
+        }
+        Ok(SpentPositions {
+            from: first.outputs,
+            pos,
+        })
+    }
+
     /// Write the outputs table of a partition (rebuilt from the cache and the spend index).
     fn write_outputs(
         &self,
-        start: u32,
-        end: u32,
-        first: Counts,
-        rows: Counts,
+        part: &Partition,
+        positions: &SpentPositions,
     ) -> Result<PartitionFile, StoreError> {
         let t0 = std::time::Instant::now();
-        let batch = self.outputs_table(first, rows)?.into_batch();
+        let batch = self
+            .outputs_table(part.first, part.rows, positions)?
+            .into_batch();
         tracing::debug!(elapsed = ?t0.elapsed(), "outputs table built");
-        self.write_table("outputs", start, end, batch)
+        self.write_table("outputs", part.start_height, part.end_height, batch)
     }
 
     /// Build the outputs table of a partition from the cache and the in-memory spend index.
-    fn outputs_table(&self, first: Counts, rows: Counts) -> Result<OutputsTable, StoreError> {
+    fn outputs_table(
+        &self,
+        first: Counts,
+        rows: Counts,
+        positions: &SpentPositions,
+    ) -> Result<OutputsTable, StoreError> {
         let (o0, o1) = (first.outputs, first.outputs + rows.outputs);
         let values = MappedColumn::<u64>::open(&self.dir, CacheColumn::OutValue, o1)?;
         let scripts = MappedColumn::<u32>::open(&self.dir, CacheColumn::OutScript, o1)?;
         let mut t = OutputsTable::default();
         for tx in first.txs..first.txs + rows.txs {
-            let a = self.tx_first_out[tx as usize];
+            let a = self.first_outs.get(tx as usize).expect("committed");
             let b = self
-                .tx_first_out
+                .first_outs
                 .get(tx as usize + 1)
-                .copied()
                 .unwrap_or(self.next.outputs);
             for vout in 0..(b - a) {
                 t.tx_ix.push(tx as u32);
@@ -994,12 +1045,12 @@ impl DatasetWriter {
         t.out_ix = (o0..o1).collect();
         t.value = values.as_slice()[o0 as usize..].to_vec();
         t.script_id = scripts.as_slice()[o0 as usize..].to_vec();
-        let range = o0 as usize..o1 as usize;
-        t.spent_by = self.spent_by[range.clone()]
+        t.spent_by = self.spent_by[o0 as usize..o1 as usize]
             .iter()
             .map(|&s| (s != TxIx::NONE.0).then_some(s))
             .collect();
-        t.spent_in_pos = self.spent_pos[range]
+        t.spent_in_pos = positions.pos
+            [(o0 - positions.from) as usize..(o1 - positions.from) as usize]
             .iter()
             .map(|&s| (s != u32::MAX).then_some(s))
             .collect();
@@ -1036,6 +1087,9 @@ impl DatasetWriter {
     /// writer added.
     pub fn finish(mut self) -> Result<(Manifest, Added), StoreError> {
         self.commit()?;
+        // No block follows: free what only storing blocks needs before the outputs tables.
+        self.utxo = Utxo::default();
+        self.scripts = ScriptInterner::default();
         self.write_stale_outputs()?;
         Ok((self.manifest, self.added))
     }
