@@ -5,7 +5,9 @@
 //! form the OS pages in on demand, so a trace's resident memory grows with what it touches.
 //! Budget: 20 bytes per transaction (`tx_first_out`, `tx_first_in`, `tx_height`) and 16 per
 //! output (`out_value`, `out_script`, `out_spent_by`) plus 8 per input (`in_prev_out`).
-//! Txids and block hashes are kept in their own files, outside that budget, for look-ups.
+//! Txids and block hashes are kept in their own files, outside that budget, for look-ups, and
+//! so are the distinct scripts (`script_end.u64`, `script_bytes.bin`), which ingest's script
+//! index reads instead of keeping every script in memory.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -45,11 +47,15 @@ pub enum CacheColumn {
     InPrevOut,
     /// Flags of each script, u8: bit 0 = unspendable (OP_RETURN or oversized).
     ScriptFlags,
+    /// End offset of each script in [`CacheColumn::ScriptBytes`], u64.
+    ScriptEnd,
+    /// The scripts' bytes, concatenated in id order (its length is the last script's end).
+    ScriptBytes,
 }
 
 impl CacheColumn {
     /// Every column, in a fixed order.
-    pub const ALL: [CacheColumn; 12] = [
+    pub const ALL: [CacheColumn; 14] = [
         CacheColumn::BlockHash,
         CacheColumn::BlockTime,
         CacheColumn::BlockFirstTx,
@@ -62,6 +68,8 @@ impl CacheColumn {
         CacheColumn::OutSpentBy,
         CacheColumn::InPrevOut,
         CacheColumn::ScriptFlags,
+        CacheColumn::ScriptEnd,
+        CacheColumn::ScriptBytes,
     ];
 
     /// The file name under `cache/`.
@@ -79,6 +87,8 @@ impl CacheColumn {
             CacheColumn::OutSpentBy => "out_spent_by.u32",
             CacheColumn::InPrevOut => "in_prev_out.u64",
             CacheColumn::ScriptFlags => "script_flags.u8",
+            CacheColumn::ScriptEnd => "script_end.u64",
+            CacheColumn::ScriptBytes => "script_bytes.bin",
         }
     }
 
@@ -86,19 +96,21 @@ impl CacheColumn {
     pub fn width(self) -> u64 {
         match self {
             CacheColumn::BlockHash | CacheColumn::Txid => 32,
-            CacheColumn::ScriptFlags => 1,
+            CacheColumn::ScriptFlags | CacheColumn::ScriptBytes => 1,
             CacheColumn::BlockTime | CacheColumn::BlockFirstTx | CacheColumn::TxHeight => 4,
             CacheColumn::OutScript | CacheColumn::OutSpentBy => 4,
             CacheColumn::TxFirstOut
             | CacheColumn::TxFirstIn
             | CacheColumn::OutValue
-            | CacheColumn::InPrevOut => 8,
+            | CacheColumn::InPrevOut
+            | CacheColumn::ScriptEnd => 8,
         }
     }
 
-    /// Rows this column has in a dataset with `counts`.
-    pub fn rows(self, counts: &Counts) -> u64 {
-        match self {
+    /// Rows this column has in a dataset with `counts`; `None` for [`CacheColumn::ScriptBytes`],
+    /// whose length is the last [`CacheColumn::ScriptEnd`].
+    pub fn rows(self, counts: &Counts) -> Option<u64> {
+        Some(match self {
             CacheColumn::BlockHash | CacheColumn::BlockTime | CacheColumn::BlockFirstTx => {
                 counts.blocks
             }
@@ -110,8 +122,9 @@ impl CacheColumn {
                 counts.outputs
             }
             CacheColumn::InPrevOut => counts.inputs,
-            CacheColumn::ScriptFlags => counts.scripts,
-        }
+            CacheColumn::ScriptFlags | CacheColumn::ScriptEnd => counts.scripts,
+            CacheColumn::ScriptBytes => return None,
+        })
     }
 
     /// The column's path in dataset `dir`.
@@ -195,7 +208,12 @@ impl CacheWriter {
                 .truncate(false)
                 .open(&path)
                 .map_err(io)?;
-            let needed = col.rows(counts) * col.width();
+            let needed = match col.rows(counts) {
+                Some(rows) => rows * col.width(),
+                // Written after ScriptEnd (ALL's order): its last end is the length.
+                None => script_bytes_len(&files[Self::slot(CacheColumn::ScriptEnd)], counts)
+                    .map_err(io)?,
+            };
             let found = file.metadata().map_err(io)?.len();
             if found < needed {
                 return Err(CacheError::Short {
@@ -212,6 +230,15 @@ impl CacheWriter {
             dir: dir.to_path_buf(),
             files,
             lens,
+        })
+    }
+
+    /// Bytes of script data committed in a dataset with `counts`.
+    pub fn script_bytes_len(&self, counts: &Counts) -> Result<u64, CacheError> {
+        let slot = Self::slot(CacheColumn::ScriptEnd);
+        script_bytes_len(&self.files[slot], counts).map_err(|source| CacheError::Io {
+            path: CacheColumn::ScriptEnd.path(&self.dir),
+            source,
         })
     }
 
@@ -263,6 +290,17 @@ impl CacheWriter {
     }
 }
 
+/// The length of the script bytes of a dataset with `counts`: the last script's end, read from
+/// the open `script_end.u64`.
+fn script_bytes_len(script_end: &File, counts: &Counts) -> std::io::Result<u64> {
+    if counts.scripts == 0 {
+        return Ok(0);
+    }
+    let mut last = [0u8; 8];
+    script_end.read_exact_at(&mut last, (counts.scripts - 1) * 8)?;
+    Ok(u64::from_le_bytes(last))
+}
+
 /// A read-only memory-mapped column of `T`.
 #[derive(Debug)]
 pub struct MappedColumn<T: FixedWidth> {
@@ -272,6 +310,15 @@ pub struct MappedColumn<T: FixedWidth> {
 }
 
 impl<T: FixedWidth> MappedColumn<T> {
+    /// A column of no rows.
+    pub fn empty() -> MappedColumn<T> {
+        MappedColumn {
+            map: None,
+            len: 0,
+            _marker: std::marker::PhantomData,
+        }
+    }
+
     /// Map the first `rows` rows of `col` in dataset `dir`.
     pub fn open(dir: &Path, col: CacheColumn, rows: u64) -> Result<MappedColumn<T>, CacheError> {
         assert_eq!(
@@ -312,11 +359,44 @@ impl<T: FixedWidth> MappedColumn<T> {
         })
     }
 
+    /// Extend the view to the first `rows` rows of `col` in dataset `dir`, which ingest has
+    /// appended since it was mapped. The mapping keeps room past the file's end (never read:
+    /// only rows within the file are exposed), so most calls only move the end and the pages
+    /// already touched stay mapped; ingest calls this after every commit.
+    pub fn grow(&mut self, dir: &Path, col: CacheColumn, rows: u64) -> Result<(), CacheError> {
+        let needed = rows * col.width();
+        let path = col.path(dir);
+        let io = |source| CacheError::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = File::open(&path).map_err(io)?;
+        let found = file.metadata().map_err(io)?.len();
+        if found < needed {
+            return Err(CacheError::Short {
+                path,
+                found,
+                needed,
+            });
+        }
+        let room = self.map.as_ref().map_or(0, |m| m.len() as u64);
+        if needed > room {
+            let reserve = (needed * 2).max(64 << 20);
+            // SAFETY: as in `open`; bytes past the file's end are mapped but never read (a read
+            // there would fault), since `as_slice` only exposes rows the file holds.
+            let map = unsafe { memmap2::MmapOptions::new().len(reserve as usize).map(&file) }
+                .map_err(io)?;
+            self.map = Some(map);
+        }
+        self.len = rows as usize;
+        Ok(())
+    }
+
     /// The rows as a slice.
     pub fn as_slice(&self) -> &[T] {
         match &self.map {
-            // SAFETY: the map is page-aligned, holds exactly `len * size_of::<T>()` bytes, and
-            // `T: FixedWidth` accepts any bit pattern.
+            // SAFETY: the map is page-aligned, holds at least `len * size_of::<T>()` bytes of the
+            // file, and `T: FixedWidth` accepts any bit pattern.
             Some(map) => unsafe { std::slice::from_raw_parts(map.as_ptr().cast::<T>(), self.len) },
             None => &[],
         }

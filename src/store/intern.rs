@@ -1,12 +1,16 @@
 //! Script interning: each distinct output script gets a dense [`ScriptId`] in order of first
-//! appearance. Scripts live in one byte arena (no allocation per script) and a hash table of
-//! ids finds them; the hash is computed by the caller, so ingest computes it in parallel while
+//! appearance. A hash table of ids finds them; the scripts themselves are read from the
+//! dataset's cache (committed) or one byte arena (since the last commit), never one allocation
+//! per script. The hash is computed by the caller, so ingest computes it in parallel while
 //! parsing and the sequential writer only probes.
 
 use std::hash::Hasher;
 
+use std::path::Path;
+
 use hashbrown::HashTable;
 
+use super::cache::{CacheColumn, CacheError, MappedColumn};
 use super::ids::ScriptId;
 
 /// The hash the interner uses for a script: FxHash of its bytes, folded to 32 bits (the
@@ -26,39 +30,84 @@ fn table_hash(hash: u32) -> u64 {
     (hash as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-/// Distinct scripts with their ids.
+/// Distinct scripts with their ids. Scripts of committed partitions are read from the dataset's
+/// cache (`script_end.u64`, `script_bytes.bin`, memory-mapped: page cache, not the process's
+/// memory); those interned since the last commit live in one byte arena. In memory per script:
+/// its 4-byte hash and its slot in the table.
 #[derive(Debug)]
 pub struct ScriptInterner {
+    committed_ends: MappedColumn<u64>,
+    committed_bytes: MappedColumn<u8>,
+    /// Scripts interned since the last commit, concatenated.
     arena: Vec<u8>,
-    /// `offsets[id]..offsets[id + 1]` is the script of `id`.
-    offsets: Vec<u64>,
-    /// [`script_hash`] of each script, for growing the table without reading the arena.
+    /// End of each of them in the arena.
+    ends: Vec<usize>,
+    /// [`script_hash`] of every script, for growing the table without reading the scripts.
     hashes: Vec<u32>,
     table: HashTable<u32>,
 }
 
 impl Default for ScriptInterner {
     fn default() -> Self {
-        ScriptInterner::with_capacity(0, 0)
+        ScriptInterner {
+            committed_ends: MappedColumn::empty(),
+            committed_bytes: MappedColumn::empty(),
+            arena: Vec::new(),
+            ends: Vec::new(),
+            hashes: Vec::new(),
+            table: HashTable::new(),
+        }
     }
 }
 
 impl ScriptInterner {
-    /// An empty interner with room for about `scripts` scripts of `bytes` bytes in all.
-    pub fn with_capacity(scripts: usize, bytes: usize) -> ScriptInterner {
-        let mut offsets = Vec::with_capacity(scripts + 1);
-        offsets.push(0);
-        ScriptInterner {
-            arena: Vec::with_capacity(bytes),
-            offsets,
-            hashes: Vec::with_capacity(scripts),
-            table: HashTable::with_capacity(scripts),
+    /// The interner of dataset `dir` holding `scripts` committed scripts (read from its cache).
+    pub fn open(dir: &Path, scripts: u64) -> Result<ScriptInterner, CacheError> {
+        let mut s = ScriptInterner::default();
+        s.map_committed(dir, scripts)?;
+        s.hashes.reserve(scripts as usize);
+        s.table.reserve(scripts as usize, |_| 0);
+        for id in 0..scripts as u32 {
+            let hash = script_hash(s.get(ScriptId(id)));
+            s.hashes.push(hash);
+            let hashes = &s.hashes;
+            s.table
+                .insert_unique(table_hash(hash), id, |&i| table_hash(hashes[i as usize]));
         }
+        Ok(s)
+    }
+
+    /// The scripts interned since the last commit, for the cache: their bytes, and the end of
+    /// each in the cache's script bytes.
+    pub fn uncommitted(&self) -> (&[u8], Vec<u64>) {
+        let base = self.committed_ends.as_slice().last().copied().unwrap_or(0);
+        (
+            &self.arena,
+            self.ends.iter().map(|&e| base + e as u64).collect(),
+        )
+    }
+
+    /// The uncommitted scripts are now in the cache of dataset `dir` (`scripts` in all): read
+    /// them from there and free the arena.
+    pub fn committed(&mut self, dir: &Path, scripts: u64) -> Result<(), CacheError> {
+        self.map_committed(dir, scripts)?;
+        self.arena = Vec::new();
+        self.ends = Vec::new();
+        Ok(())
+    }
+
+    fn map_committed(&mut self, dir: &Path, scripts: u64) -> Result<(), CacheError> {
+        self.committed_ends
+            .grow(dir, CacheColumn::ScriptEnd, scripts)?;
+        let bytes = self.committed_ends.as_slice().last().copied().unwrap_or(0);
+        self.committed_bytes
+            .grow(dir, CacheColumn::ScriptBytes, bytes)?;
+        Ok(())
     }
 
     /// Number of scripts.
     pub fn len(&self) -> usize {
-        self.offsets.len() - 1
+        self.hashes.len()
     }
 
     /// True when no script is interned.
@@ -69,17 +118,25 @@ impl ScriptInterner {
     /// The bytes of script `id`.
     pub fn get(&self, id: ScriptId) -> &[u8] {
         let i = id.index();
-        &self.arena[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+        let ends = self.committed_ends.as_slice();
+        match i.checked_sub(ends.len()) {
+            None => {
+                let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+                &self.committed_bytes.as_slice()[start..ends[i] as usize]
+            }
+            Some(j) => {
+                let start = if j == 0 { 0 } else { self.ends[j - 1] };
+                &self.arena[start..self.ends[j]]
+            }
+        }
     }
 
     /// The id of `script` (whose [`script_hash`] is `hash`), interning it if new; the flag is
     /// true when it was new. `None` when the id space (u32) is exhausted.
     pub fn intern(&mut self, script: &[u8], hash: u32) -> Option<(ScriptId, bool)> {
-        let (arena, offsets) = (&self.arena, &self.offsets);
-        let found = self.table.find(table_hash(hash), |&id| {
-            let i = id as usize;
-            &arena[offsets[i] as usize..offsets[i + 1] as usize] == script
-        });
+        let found = self
+            .table
+            .find(table_hash(hash), |&id| self.get(ScriptId(id)) == script);
         if let Some(&id) = found {
             return Some((ScriptId(id), false));
         }
@@ -87,7 +144,7 @@ impl ScriptInterner {
             .ok()
             .filter(|&id| id != u32::MAX)?;
         self.arena.extend_from_slice(script);
-        self.offsets.push(self.arena.len() as u64);
+        self.ends.push(self.arena.len());
         self.hashes.push(hash);
         let hashes = &self.hashes;
         self.table
@@ -98,11 +155,9 @@ impl ScriptInterner {
     /// Look `script` up without interning it, only so that the memory [`Self::intern`] will
     /// read is in cache: a caller warms a run of scripts ahead, and their cache misses overlap.
     pub fn warm(&self, script: &[u8], hash: u32) {
-        let (arena, offsets) = (&self.arena, &self.offsets);
-        let found = self.table.find(table_hash(hash), |&id| {
-            let i = id as usize;
-            &arena[offsets[i] as usize..offsets[i + 1] as usize] == script
-        });
+        let found = self
+            .table
+            .find(table_hash(hash), |&id| self.get(ScriptId(id)) == script);
         std::hint::black_box(found);
     }
 }
@@ -127,10 +182,56 @@ mod tests {
 
     #[test]
     fn colliding_hashes_still_distinguish_scripts() {
-        let mut s = ScriptInterner::with_capacity(4, 16);
+        let mut s = ScriptInterner::default();
         let (a, new_a) = s.intern(b"one", 7).unwrap();
         let (b, new_b) = s.intern(b"two", 7).unwrap();
         assert!(new_a && new_b && a != b);
         assert_eq!(s.intern(b"two", 7).unwrap(), (b, false));
+    }
+
+    #[test]
+    fn committed_scripts_are_found_in_the_cache_and_reopen_with_their_ids() {
+        use crate::store::cache::{as_bytes, CacheWriter};
+        use crate::store::manifest::Counts;
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = CacheWriter::open(dir.path(), &Counts::default()).unwrap();
+        let mut s = ScriptInterner::default();
+        let first: [&[u8]; 3] = [b"alpha", b"", b"gamma"];
+        for x in first {
+            s.intern(x, script_hash(x)).unwrap();
+        }
+        // Commit: the scripts go to the cache, the arena is freed.
+        let (bytes, ends) = s.uncommitted();
+        cache
+            .append(CacheColumn::ScriptEnd, as_bytes(&ends))
+            .unwrap();
+        cache.append(CacheColumn::ScriptBytes, bytes).unwrap();
+        s.committed(dir.path(), 3).unwrap();
+        assert!(s.uncommitted().0.is_empty());
+        // Old scripts keep their ids (read from the cache), new ones continue.
+        assert_eq!(
+            s.intern(b"gamma", script_hash(b"gamma")),
+            Some((ScriptId(2), false))
+        );
+        assert_eq!(
+            s.intern(b"delta", script_hash(b"delta")),
+            Some((ScriptId(3), true))
+        );
+        assert_eq!(s.get(ScriptId(0)), b"alpha");
+        assert_eq!(s.get(ScriptId(1)), b"");
+        assert_eq!(s.get(ScriptId(3)), b"delta");
+        let (bytes, ends) = s.uncommitted();
+        assert_eq!((bytes, ends), (&b"delta"[..], vec![15]));
+        // A writer reopening the dataset finds the same ids.
+        let mut reopened = ScriptInterner::open(dir.path(), 3).unwrap();
+        assert_eq!(reopened.len(), 3);
+        assert_eq!(
+            reopened.intern(b"alpha", script_hash(b"alpha")),
+            Some((ScriptId(0), false))
+        );
+        assert_eq!(
+            reopened.intern(b"delta", script_hash(b"delta")),
+            Some((ScriptId(3), true))
+        );
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::chain::Chain;
 
 /// Version of the on-disk format described by this module and `store::tables`.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The name of the manifest file in a dataset directory.
 pub const MANIFEST_FILE: &str = "manifest.json";

@@ -21,11 +21,11 @@ use bitcoin::Txid;
 use super::atomic::write_atomic;
 use super::cache::{as_bytes, CacheColumn, CacheError, CacheWriter, MappedColumn};
 use super::ids::{OutIx, ScriptId, TxIx};
-use super::intern::{script_hash, ScriptInterner};
+use super::intern::ScriptInterner;
 use super::manifest::{
     Counts, Manifest, ManifestError, Partition, PartitionFile, Tip, MANIFEST_FILE, TABLES,
 };
-use super::read::{read_table_column_binary, ReadError};
+use super::read::ReadError;
 use super::render::ScriptRun;
 use super::stream::{write_parquet_atomic, StreamError, StreamedFile, TableStream};
 use super::tables::{BlocksTable, Hash32, InputsTable, OutputsTable, TxsTable};
@@ -256,6 +256,13 @@ impl FirstOuts {
         })
     }
 
+    /// The open partition is committed: `txs` transactions are in the cache now.
+    fn committed(&mut self, dir: &Path, txs: u64) -> Result<(), StoreError> {
+        self.committed.grow(dir, CacheColumn::TxFirstOut, txs)?;
+        self.pending.clear();
+        Ok(())
+    }
+
     /// First output of transaction `tx`, if it is stored.
     fn get(&self, tx: usize) -> Option<u64> {
         let committed = self.committed.as_slice();
@@ -473,16 +480,10 @@ impl DatasetWriter {
                 self.dirty_chunks.insert(chunk);
             }
         }
-        // Scripts: the intern map and which are unspendable.
-        let scripts = read_table_column_binary(&dir, &self.manifest, "scripts", "script")?;
-        self.unspendable_scripts = scripts.iter().map(|s| is_unspendable(s)).collect();
-        let bytes = scripts.iter().map(Vec::len).sum();
-        self.scripts = ScriptInterner::with_capacity(scripts.len(), bytes);
-        for script in &scripts {
-            self.scripts
-                .intern(script, script_hash(script))
-                .ok_or_else(|| StoreError::IdOverflow("script"))?;
-        }
+        // Scripts: the intern map (over the cache's scripts) and which are unspendable.
+        self.scripts = ScriptInterner::open(&dir, counts.scripts)?;
+        let flags = MappedColumn::<u8>::open(&dir, CacheColumn::ScriptFlags, counts.scripts)?;
+        self.unspendable_scripts = flags.as_slice().iter().map(|&f| f & 1 != 0).collect();
         // UTXO map: transactions with unspent spendable outputs.
         let txids = MappedColumn::<[u8; 32]>::open(&dir, CacheColumn::Txid, counts.txs)?;
         let out_script = MappedColumn::<u32>::open(&dir, CacheColumn::OutScript, counts.outputs)?;
@@ -797,9 +798,10 @@ impl DatasetWriter {
         });
         self.write_manifest(manifest)?;
         self.dirty_chunks.clear();
-        self.committed_values =
-            MappedColumn::open(&self.dir, CacheColumn::OutValue, self.next.outputs)?;
-        self.first_outs = FirstOuts::open(&self.dir, self.next.txs)?;
+        self.committed_values
+            .grow(&self.dir, CacheColumn::OutValue, self.next.outputs)?;
+        self.first_outs.committed(&self.dir, self.next.txs)?;
+        self.scripts.committed(&self.dir, self.next.scripts)?;
         tracing::debug!(elapsed = ?started.elapsed(), tip = ?self.tip, "committed");
         Ok(())
     }
@@ -851,6 +853,9 @@ impl DatasetWriter {
             .map(|&u| u as u8)
             .collect();
         c.append(CacheColumn::ScriptFlags, &flags)?;
+        let (bytes, ends) = self.scripts.uncommitted();
+        c.append(CacheColumn::ScriptEnd, as_bytes(&ends))?;
+        c.append(CacheColumn::ScriptBytes, bytes)?;
         // spent_by rows are written by the caller (they may already be patched).
         Ok(())
     }
