@@ -157,6 +157,16 @@ pub enum CacheError {
         /// Bytes needed.
         needed: u64,
     },
+    /// A cache file holds values that cannot be right (an offset going backwards).
+    #[error(
+        "cache file {path} is damaged at row {row}; delete the dataset directory and ingest again"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The first bad row.
+        row: u64,
+    },
 }
 
 /// Values that can be viewed in place from a little-endian column file.
@@ -210,9 +220,12 @@ impl CacheWriter {
                 .map_err(io)?;
             let needed = match col.rows(counts) {
                 Some(rows) => rows * col.width(),
-                // Written after ScriptEnd (ALL's order): its last end is the length.
+                // Opened after ScriptEnd (ALL's order): its last end is the length.
                 None => script_bytes_len(&files[Self::slot(CacheColumn::ScriptEnd)], counts)
-                    .map_err(io)?,
+                    .map_err(|source| CacheError::Io {
+                        path: CacheColumn::ScriptEnd.path(dir),
+                        source,
+                    })?,
             };
             let found = file.metadata().map_err(io)?.len();
             if found < needed {
@@ -230,15 +243,6 @@ impl CacheWriter {
             dir: dir.to_path_buf(),
             files,
             lens,
-        })
-    }
-
-    /// Bytes of script data committed in a dataset with `counts`.
-    pub fn script_bytes_len(&self, counts: &Counts) -> Result<u64, CacheError> {
-        let slot = Self::slot(CacheColumn::ScriptEnd);
-        script_bytes_len(&self.files[slot], counts).map_err(|source| CacheError::Io {
-            path: CacheColumn::ScriptEnd.path(&self.dir),
-            source,
         })
     }
 
@@ -365,6 +369,10 @@ impl<T: FixedWidth> MappedColumn<T> {
     /// already touched stay mapped; ingest calls this after every commit.
     pub fn grow(&mut self, dir: &Path, col: CacheColumn, rows: u64) -> Result<(), CacheError> {
         let needed = rows * col.width();
+        if needed == 0 {
+            self.len = 0;
+            return Ok(());
+        }
         let path = col.path(dir);
         let io = |source| CacheError::Io {
             path: path.clone(),
@@ -382,8 +390,12 @@ impl<T: FixedWidth> MappedColumn<T> {
         let room = self.map.as_ref().map_or(0, |m| m.len() as u64);
         if needed > room {
             let reserve = (needed * 2).max(64 << 20);
-            // SAFETY: as in `open`; bytes past the file's end are mapped but never read (a read
-            // there would fault), since `as_slice` only exposes rows the file holds.
+            // SAFETY: only `as_ptr` of the map is used (never a slice of its whole length, which
+            // reaches past the file's end), and `as_slice` exposes only rows the file holds. The
+            // caller is ingest, which holds the dataset's exclusive lock: the file is cut only by
+            // `CacheWriter::open`, before any mapping, and rows below `len` are only appended,
+            // never rewritten (the one column patched in place, `out_spent_by`, is not mapped by
+            // the writer). As with any mapping, an I/O error while reading a page is a SIGBUS.
             let map = unsafe { memmap2::MmapOptions::new().len(reserve as usize).map(&file) }
                 .map_err(io)?;
             self.map = Some(map);

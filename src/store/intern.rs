@@ -24,8 +24,9 @@ pub fn script_hash(script: &[u8]) -> u32 {
     (h ^ (h >> 32)) as u32
 }
 
-/// The 64-bit hash the table probes with, spread from a [`script_hash`] (odd multiplier: the
-/// table's bucket bits and tag bits both depend on every bit of it).
+/// The 64-bit hash the table probes with, spread from a [`script_hash`] by an odd multiplier:
+/// the bucket (low bits) is a permutation of the hash's low bits, the tag (top 7 bits) depends
+/// on all of them.
 fn table_hash(hash: u32) -> u64 {
     (hash as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
@@ -65,6 +66,19 @@ impl ScriptInterner {
     pub fn open(dir: &Path, scripts: u64) -> Result<ScriptInterner, CacheError> {
         let mut s = ScriptInterner::default();
         s.map_committed(dir, scripts)?;
+        // Ends must rise and stay within the bytes: a damaged file is an error, not a panic.
+        let ends = s.committed_ends.as_slice();
+        let total = ends.last().copied().unwrap_or(0);
+        let mut previous = 0;
+        for (row, &end) in ends.iter().enumerate() {
+            if end < previous || end > total {
+                return Err(CacheError::Corrupt {
+                    path: CacheColumn::ScriptEnd.path(dir),
+                    row: row as u64,
+                });
+            }
+            previous = end;
+        }
         s.hashes.reserve(scripts as usize);
         s.table.reserve(scripts as usize, |_| 0);
         for id in 0..scripts as u32 {
@@ -232,6 +246,26 @@ mod tests {
         assert_eq!(
             reopened.intern(b"delta", script_hash(b"delta")),
             Some((ScriptId(3), true))
+        );
+    }
+
+    #[test]
+    fn damaged_script_ends_are_an_error_naming_the_file() {
+        use crate::store::cache::{as_bytes, CacheWriter};
+        use crate::store::manifest::Counts;
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = CacheWriter::open(dir.path(), &Counts::default()).unwrap();
+        // Three scripts whose second end goes back.
+        let ends: [u64; 3] = [4, 2, 6];
+        cache
+            .append(CacheColumn::ScriptEnd, as_bytes(&ends))
+            .unwrap();
+        cache.append(CacheColumn::ScriptBytes, b"abcdef").unwrap();
+        let err = ScriptInterner::open(dir.path(), 3).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("script_end.u64") && text.contains("row 1"),
+            "{text}"
         );
     }
 }

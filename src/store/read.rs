@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, ArrayRef, LargeBinaryArray, RecordBatch};
+use arrow::array::{ArrayRef, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
@@ -97,25 +97,4 @@ pub fn read_column(
         .into_iter()
         .map(|b| b.column(0).clone())
         .collect())
-}
-
-/// A binary column of `table` across all partitions, as owned byte strings.
-pub fn read_table_column_binary(
-    dir: &Path,
-    manifest: &Manifest,
-    table: &str,
-    column: &str,
-) -> Result<Vec<Vec<u8>>, ReadError> {
-    let mut out = Vec::new();
-    for array in read_column(dir, manifest, table, column)? {
-        let array = array
-            .as_any()
-            .downcast_ref::<LargeBinaryArray>()
-            .ok_or_else(|| ReadError::Parquet {
-                path: dir.join(table),
-                message: format!("column '{column}' is not binary"),
-            })?;
-        out.extend(array.iter().map(|v| v.unwrap_or_default().to_vec()));
-    }
-    Ok(out)
 }

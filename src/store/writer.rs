@@ -6,10 +6,13 @@
 //! of its rows to the cache and patch `spent_by` of older outputs; finish the encoders' files
 //! (synced, renamed); mark its `outputs` table and those of older partitions whose outputs it
 //! spent as stale, to be rewritten once by [`DatasetWriter::finish`]; replace `manifest.json`
-//! last. Every file write is atomic. A run killed at any point leaves the last manifest valid; the next
-//! run cuts the cache back to the manifest, removes files the manifest does not list, rebuilds
-//! the spend index from the committed inputs and goes on, so it ends with the same manifest as an
-//! uninterrupted run.
+//! last. Every file write is atomic. The writer's own state lives partly in the cache it writes:
+//! first outputs, output values and the scripts' bytes are read back through memory maps.
+//!
+//! A run killed at any point leaves the last manifest valid; the next run cuts the cache back to
+//! the manifest, removes files the manifest does not list, rebuilds the spend index from the
+//! committed inputs and the script index from the cached scripts, and goes on, so it ends with
+//! the same manifest as an uninterrupted run.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -25,7 +28,6 @@ use super::intern::ScriptInterner;
 use super::manifest::{
     Counts, Manifest, ManifestError, Partition, PartitionFile, Tip, MANIFEST_FILE, TABLES,
 };
-use super::read::ReadError;
 use super::render::ScriptRun;
 use super::stream::{write_parquet_atomic, StreamError, StreamedFile, TableStream};
 use super::tables::{BlocksTable, Hash32, InputsTable, OutputsTable, TxsTable};
@@ -59,9 +61,6 @@ pub enum StoreError {
     /// A cache file problem.
     #[error(transparent)]
     Cache(#[from] CacheError),
-    /// A Parquet table could not be read back.
-    #[error(transparent)]
-    Read(#[from] ReadError),
     /// A table of the open partition could not be encoded or written.
     #[error("cannot write the {table} table of the partition from height {start}: {source}")]
     Encode {
@@ -1095,6 +1094,7 @@ impl DatasetWriter {
         // No block follows: free what only storing blocks needs before the outputs tables.
         self.utxo = Utxo::default();
         self.scripts = ScriptInterner::default();
+        self.unspendable_scripts = Vec::new();
         self.write_stale_outputs()?;
         Ok((self.manifest, self.added))
     }
