@@ -79,15 +79,18 @@ impl ScriptInterner {
             }
             previous = end;
         }
-        s.hashes.reserve(scripts as usize);
-        s.table.reserve(scripts as usize, |_| 0);
-        for id in 0..scripts as u32 {
-            let hash = script_hash(s.get(ScriptId(id)));
-            s.hashes.push(hash);
-            let hashes = &s.hashes;
-            s.table
-                .insert_unique(table_hash(hash), id, |&i| table_hash(hashes[i as usize]));
+        use rayon::prelude::*;
+        let hashes: Vec<u32> = (0..scripts as u32)
+            .into_par_iter()
+            .map(|id| script_hash(s.get(ScriptId(id))))
+            .collect();
+        s.table.reserve(hashes.len(), |_| 0);
+        for (id, &hash) in hashes.iter().enumerate() {
+            s.table.insert_unique(table_hash(hash), id as u32, |&i| {
+                table_hash(hashes[i as usize])
+            });
         }
+        s.hashes = hashes;
         Ok(s)
     }
 
