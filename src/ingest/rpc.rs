@@ -545,6 +545,7 @@ pub fn ingest_rpc(
             // writing and address rendering overlap on chains of big blocks, large enough to
             // amortize a round's set-up on small ones.
             let (mut at, mut len) = (0, FETCHERS);
+            let fetch_started = Instant::now();
             while at < heights.len() && !job.stop.is_some_and(|s| s.load(Relaxed)) {
                 let round = &heights[at..(at + len).min(heights.len())];
                 at += round.len();
@@ -558,10 +559,12 @@ pub fn ingest_rpc(
                         as usize;
                 }
                 let failed = fetched.is_err();
+                tracing::trace!(blocks = round.len(), elapsed = ?fetch_started.elapsed(), "round fetched");
                 if tx.send(fetched.map(|b| (round.to_vec(), b))).is_err() || failed {
                     return;
                 }
             }
+            tracing::debug!(elapsed = ?fetch_started.elapsed(), "every round fetched");
         });
         let (mut waited, mut stored) = (Duration::ZERO, Duration::ZERO);
         loop {
@@ -705,7 +708,6 @@ fn fetch_round(
     mweb: bool,
 ) -> Result<Vec<ParsedBlock>, RpcError> {
     let hashes = round_hashes(&mut fetchers[0], heights)?;
-    let n = fetchers.len();
     let url = &url_node.url;
     let fetch_one = |fetcher: &mut Fetcher, i: usize| -> Result<ParsedBlock, RpcError> {
         let height = heights[i];
@@ -735,16 +737,23 @@ fn fetch_round(
     };
     let mut slots: Vec<Option<Result<ParsedBlock, RpcError>>> =
         (0..heights.len()).map(|_| None).collect();
+    // Each fetcher takes the next block not yet taken, so all stay busy to the round's end.
+    let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let fetch_one = &fetch_one;
+        let (fetch_one, next) = (&fetch_one, &next);
         let handles: Vec<_> = fetchers
             .iter_mut()
-            .enumerate()
-            .map(|(k, fetcher)| {
+            .map(|fetcher| {
                 scope.spawn(move || {
-                    // A fetcher stops at its first error (a dead node is not asked again).
+                    // A fetcher stops at its first error (a dead node is not asked again); the
+                    // blocks it did not take are all above its error, so the first error in
+                    // height order is still found.
                     let mut done = Vec::new();
-                    for i in (k..heights.len()).step_by(n) {
+                    loop {
+                        let i = next.fetch_add(1, Relaxed);
+                        if i >= heights.len() {
+                            break;
+                        }
                         let r = fetch_one(fetcher, i);
                         let failed = r.is_err();
                         done.push((i, r));
@@ -768,7 +777,7 @@ fn fetch_round(
         match slot {
             Some(Ok(block)) => blocks.push(block),
             Some(Err(e)) => return Err(e),
-            // Unreachable: a fetcher stops at an error, which comes earlier in height order.
+            // Only above an error: untaken blocks lie above every taken one.
             None => continue,
         }
     }
