@@ -94,14 +94,14 @@ impl ScriptInterner {
         Ok(s)
     }
 
-    /// The scripts interned since the last commit, for the cache: their bytes, and the end of
-    /// each in the cache's script bytes.
-    pub fn uncommitted(&self) -> (&[u8], Vec<u64>) {
-        let base = self.committed_ends.as_slice().last().copied().unwrap_or(0);
-        (
-            &self.arena,
-            self.ends.iter().map(|&e| base + e as u64).collect(),
-        )
+    /// Where script `id` ends in the concatenation of all scripts (the cache's script bytes).
+    pub fn end_of(&self, id: ScriptId) -> u64 {
+        let i = id.index();
+        let ends = self.committed_ends.as_slice();
+        match i.checked_sub(ends.len()) {
+            None => ends[i],
+            Some(j) => ends.last().copied().unwrap_or(0) + self.ends[j] as u64,
+        }
     }
 
     /// The uncommitted scripts are now in the cache of dataset `dir` (`scripts` in all): read
@@ -217,14 +217,17 @@ mod tests {
         for x in first {
             s.intern(x, script_hash(x)).unwrap();
         }
-        // Commit: the scripts go to the cache, the arena is freed.
-        let (bytes, ends) = s.uncommitted();
+        // Commit: the scripts go to the cache (as the writer does), the arena is freed.
+        let ends: Vec<u64> = (0..3).map(|id| s.end_of(ScriptId(id))).collect();
+        assert_eq!(ends, vec![5, 5, 10]);
         cache
             .append(CacheColumn::ScriptEnd, as_bytes(&ends))
             .unwrap();
-        cache.append(CacheColumn::ScriptBytes, bytes).unwrap();
+        cache
+            .append(CacheColumn::ScriptBytes, b"alphagamma")
+            .unwrap();
         s.committed(dir.path(), 3).unwrap();
-        assert!(s.uncommitted().0.is_empty());
+        assert_eq!(s.end_of(ScriptId(2)), 10);
         // Old scripts keep their ids (read from the cache), new ones continue.
         assert_eq!(
             s.intern(b"gamma", script_hash(b"gamma")),
@@ -237,8 +240,7 @@ mod tests {
         assert_eq!(s.get(ScriptId(0)), b"alpha");
         assert_eq!(s.get(ScriptId(1)), b"");
         assert_eq!(s.get(ScriptId(3)), b"delta");
-        let (bytes, ends) = s.uncommitted();
-        assert_eq!((bytes, ends), (&b"delta"[..], vec![15]));
+        assert_eq!(s.end_of(ScriptId(3)), 15);
         // A writer reopening the dataset finds the same ids.
         let mut reopened = ScriptInterner::open(dir.path(), 3).unwrap();
         assert_eq!(reopened.len(), 3);

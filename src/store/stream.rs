@@ -265,6 +265,8 @@ fn encode_into<M>(
                         writer.flush()?;
                         at += ROW_GROUP_ROWS;
                     }
+                    // Let the OS write the finished row groups out now, not all at the commit.
+                    super::cache::start_writeback(writer.inner().inner.get_ref());
                     queued_rows -= at;
                     queued = vec![all.slice(at, queued_rows)];
                 }

@@ -330,6 +330,8 @@ struct Pending {
     new_script_first_tx: Vec<u32>,
     out_value: Vec<u64>,
     out_script: Vec<u32>,
+    /// Outputs whose value and script are in the cache already.
+    cached_outputs: usize,
     streams: PartitionStreams,
 }
 
@@ -345,6 +347,7 @@ impl Pending {
             new_script_first_tx: Vec::new(),
             out_value: Vec::new(),
             out_script: Vec::new(),
+            cached_outputs: 0,
             streams: PartitionStreams::start(dir, start_height),
         }
     }
@@ -742,11 +745,8 @@ impl DatasetWriter {
         let started = std::time::Instant::now();
         self.send_to_encoders()?;
         let pending = self.pending.take();
-        // 1. The binary cache: new rows (those of blocks, txs and inputs went with their hand-off
-        //    to the encoders), then spent_by of older outputs.
-        if let Some(p) = &pending {
-            self.append_cache(p)?;
-        }
+        // 1. The binary cache: the new rows went there with their hand-off to the encoders
+        //    (above); spent_by of older outputs, and the new outputs' spent_by, now.
         let committed_outputs = self.manifest.counts.outputs as usize;
         for &chunk in &self.dirty_chunks {
             let start = chunk * CHUNK;
@@ -841,27 +841,9 @@ impl DatasetWriter {
         Ok(())
     }
 
-    /// The cache rows of the outputs and scripts of the pending partition.
-    fn append_cache(&mut self, p: &Pending) -> Result<(), StoreError> {
-        let c = &mut self.cache;
-        c.append(CacheColumn::OutValue, as_bytes(&p.out_value))?;
-        c.append(CacheColumn::OutScript, as_bytes(&p.out_script))?;
-        let flags: Vec<u8> = self.unspendable_scripts
-            [p.first.scripts as usize..self.next.scripts as usize]
-            .iter()
-            .map(|&u| u as u8)
-            .collect();
-        c.append(CacheColumn::ScriptFlags, &flags)?;
-        let (bytes, ends) = self.scripts.uncommitted();
-        c.append(CacheColumn::ScriptEnd, as_bytes(&ends))?;
-        c.append(CacheColumn::ScriptBytes, bytes)?;
-        // spent_by rows are written by the caller (they may already be patched).
-        Ok(())
-    }
-
-    /// Hand the rows stored since the last call to the open partition's encoders (appending
-    /// the cache rows of its blocks, transactions and inputs), and the scripts interned since
-    /// then to the scripts encoder, which renders their addresses. Ingest calls this after each
+    /// Hand the rows stored since the last call to the open partition's encoders, and the
+    /// scripts interned since then to the scripts encoder, which renders their addresses; their
+    /// cache rows (all but `spent_by`) are appended now, and the OS asked to write them out. Ingest calls this after each
     /// batch of blocks; the writer calls it when enough rows wait, and before a commit.
     pub fn send_to_encoders(&mut self) -> Result<(), StoreError> {
         let sent = self.send_to_encoders_unchecked();
@@ -908,6 +890,17 @@ impl DatasetWriter {
             p.streams.txs.send(txs).map_err(failed("txs"))?;
             p.streams.inputs.send(inputs).map_err(failed("inputs"))?;
         }
+        // Outputs: kept in memory until the commit (inputs look their values up), cached now.
+        let c = &mut self.cache;
+        c.append(
+            CacheColumn::OutValue,
+            as_bytes(&p.out_value[p.cached_outputs..]),
+        )?;
+        c.append(
+            CacheColumn::OutScript,
+            as_bytes(&p.out_script[p.cached_outputs..]),
+        )?;
+        p.cached_outputs = p.out_value.len();
         let (from, to) = (self.scripts_sent_upto, self.next.scripts);
         if from < to {
             let mut script_bytes = Vec::new();
@@ -916,6 +909,18 @@ impl DatasetWriter {
                 script_bytes.extend_from_slice(self.scripts.get(ScriptId(id as u32)));
                 script_ends.push(script_bytes.len());
             }
+            let base = match from {
+                0 => 0,
+                _ => self.scripts.end_of(ScriptId(from as u32 - 1)),
+            };
+            let ends: Vec<u64> = script_ends.iter().map(|&e| base + e as u64).collect();
+            let flags: Vec<u8> = self.unspendable_scripts[from as usize..to as usize]
+                .iter()
+                .map(|&u| u as u8)
+                .collect();
+            c.append(CacheColumn::ScriptFlags, &flags)?;
+            c.append(CacheColumn::ScriptEnd, as_bytes(&ends))?;
+            c.append(CacheColumn::ScriptBytes, &script_bytes)?;
             let first_tx = std::mem::take(&mut p.new_script_first_tx);
             debug_assert_eq!(first_tx.len(), script_ends.len());
             let run = ScriptRun {
@@ -928,6 +933,7 @@ impl DatasetWriter {
             p.streams.scripts.send(run).map_err(failed("scripts"))?;
             self.scripts_sent_upto = to;
         }
+        self.cache.start_writeback();
         Ok(())
     }
 
