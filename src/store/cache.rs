@@ -192,6 +192,8 @@ pub struct CacheWriter {
     dir: PathBuf,
     files: Vec<File>,
     lens: Vec<u64>,
+    /// Bytes of each file whose write-out was already asked for.
+    written_back: Vec<u64>,
 }
 
 impl CacheWriter {
@@ -242,6 +244,7 @@ impl CacheWriter {
         Ok(CacheWriter {
             dir: dir.to_path_buf(),
             files,
+            written_back: lens.clone(),
             lens,
         })
     }
@@ -284,9 +287,17 @@ impl CacheWriter {
 
     /// Ask the OS to start writing what was appended so far to disk, without waiting, so the
     /// commit's [`Self::sync`] finds little left to write (Linux; elsewhere a no-op).
-    pub fn start_writeback(&self) {
-        for file in &self.files {
-            start_writeback(file);
+    pub fn start_writeback(&mut self) {
+        for ((file, &len), from) in self
+            .files
+            .iter()
+            .zip(&self.lens)
+            .zip(&mut self.written_back)
+        {
+            if len > *from {
+                start_writeback(file, *from, len);
+                *from = len;
+            }
         }
     }
 
@@ -302,21 +313,25 @@ impl CacheWriter {
     }
 }
 
-/// Ask the OS to start writing `file`'s dirty pages to disk, without waiting (a hint: the
-/// data is made durable only by a later sync). Linux only; elsewhere a no-op.
-pub fn start_writeback(file: &File) {
+/// Ask the OS to start writing bytes `from..to` of `file` to disk, without waiting (a hint:
+/// the data is made durable only by a later sync). Linux only; elsewhere a no-op.
+pub fn start_writeback(file: &File, from: u64, to: u64) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
-        // SAFETY: a valid open descriptor; offset 0 and length 0 mean the whole file, and
-        // SYNC_FILE_RANGE_WRITE only starts write-out. An error changes nothing: the commit's
-        // fsync still writes everything.
+        // SAFETY: a valid open descriptor and a byte range; SYNC_FILE_RANGE_WRITE only starts
+        // write-out. An error changes nothing: the commit's fsync still writes everything.
         unsafe {
-            libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+            libc::sync_file_range(
+                file.as_raw_fd(),
+                from as libc::off64_t,
+                (to - from) as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = file;
+    let _ = (file, from, to);
 }
 
 /// The length of the script bytes of a dataset with `counts`: the last script's end, read from

@@ -249,6 +249,7 @@ fn encode_into<M>(
     let mut writer = ArrowWriter::try_new(out, schema.clone(), Some(writer_properties()))?;
     let mut queued: Vec<RecordBatch> = Vec::new();
     let mut queued_rows = 0;
+    let mut written_back = 0;
     for message in receiver {
         match message {
             Message::Rows(rows) => {
@@ -266,7 +267,10 @@ fn encode_into<M>(
                         at += ROW_GROUP_ROWS;
                     }
                     // Let the OS write the finished row groups out now, not all at the commit.
-                    super::cache::start_writeback(writer.inner().inner.get_ref());
+                    let out = writer.inner();
+                    let file = out.inner.get_ref();
+                    super::cache::start_writeback(file, written_back, out.bytes);
+                    written_back = out.bytes;
                     queued_rows -= at;
                     queued = vec![all.slice(at, queued_rows)];
                 }
