@@ -2,7 +2,9 @@
 """RPC export side by side: `fundtrace ingest --rpc` and bitcoin-etl's
 `export_blocks_and_transactions`, from the same litecoind -regtest node. Prints blocks/s and tx/s
 of each, the ratio, and the node's CPU share while each ran (the node's CPU seconds over the wall
-time: near one core means the node is the bottleneck).
+time), and, over REST, the node's floor: the same blocks downloaded by 8 keep-alive connections
+that do nothing with them; fundtrace's time over that floor says how far the node alone sets
+the pace.
 
 Two ways to fill the node:
 
@@ -115,6 +117,42 @@ def best_of(runs: int, node: Node, argv, env=None, before=None):
     return best
 
 
+def rest_download(node: Node, height: int, connections: int = 8, runs: int = 2):
+    """The node's floor: blocks 0..=height fetched from its REST interface by `connections`
+    keep-alive HTTP connections, bodies read and dropped (nothing parsed or stored); the fastest
+    of `runs`: (wall seconds, node CPU seconds). Needs the node's -rest."""
+    import http.client
+    import threading
+    hashes = node.batch([("getblockhash", [h]) for h in range(height + 1)])
+    best = None
+    for _ in range(runs):
+        todo = list(reversed(hashes))
+        lock = threading.Lock()
+
+        def work():
+            conn = http.client.HTTPConnection("127.0.0.1", node.port)
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    h = todo.pop()
+                conn.request("GET", f"/rest/block/{h}.bin")
+                reply = conn.getresponse()
+                reply.read()
+                assert reply.status == 200, reply.status
+
+        cpu0, t0 = node.cpu_seconds(), time.perf_counter()
+        threads = [threading.Thread(target=work) for _ in range(connections)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall, cpu = time.perf_counter() - t0, node.cpu_seconds() - cpu0
+        if best is None or wall < best[0]:
+            best = (wall, cpu)
+    return best
+
+
 def compare(node: Node, fundtrace: Path, etl: str, tmp: Path, height: int, txs: int,
             rest: bool = True, runs: int = 2):
     """Export blocks 0..=height with both tools, best of `runs` each (the first run also warms
@@ -136,11 +174,18 @@ def compare(node: Node, fundtrace: Path, etl: str, tmp: Path, height: int, txs: 
     manifest = json.loads((tmp / "ds" / "manifest.json").read_text())
     assert manifest["counts"]["txs"] == txs, manifest["counts"]
     via = "REST" if rest else "RPC hex"
-    for name, wall, cpu in [(f"fundtrace ingest --rpc ({via})", ft_wall, ft_node),
-                            ("bitcoin-etl export_blocks_and_transactions", etl_wall, etl_node)]:
+    rows = [(f"fundtrace ingest --rpc ({via})", ft_wall, ft_node),
+            ("bitcoin-etl export_blocks_and_transactions", etl_wall, etl_node)]
+    if rest:
+        dl_wall, dl_node = rest_download(node, height)
+        rows.append(("REST download only (8 connections, no work)", dl_wall, dl_node))
+    for name, wall, cpu in rows:
         print(f"{name:45} {wall:7.2f} s  {(height + 1) / wall:9.0f} blocks/s  "
               f"{txs / wall:9.0f} tx/s  node CPU {cpu / wall:5.0%} of one core")
     print(f"ratio: fundtrace is {etl_wall / ft_wall:.1f}x bitcoin-etl's throughput")
+    if rest:
+        print(f"fundtrace takes {ft_wall / dl_wall:.2f}x the time of downloading the same blocks "
+              "from the node and nothing else (1.00x would mean the node alone sets the pace)")
     return ft_wall, etl_wall
 
 
