@@ -843,8 +843,9 @@ impl DatasetWriter {
 
     /// Hand the rows stored since the last call to the open partition's encoders, and the
     /// scripts interned since then to the scripts encoder, which renders their addresses; their
-    /// cache rows (all but `spent_by`) are appended now, and the OS asked to write them out. Ingest calls this after each
-    /// batch of blocks; the writer calls it when enough rows wait, and before a commit.
+    /// cache rows (all but `spent_by`) are appended now, and the OS asked to write them out.
+    /// Ingest calls this after each batch of blocks; the writer calls it when enough rows wait,
+    /// and before a commit.
     pub fn send_to_encoders(&mut self) -> Result<(), StoreError> {
         let sent = self.send_to_encoders_unchecked();
         if sent.is_err() {
