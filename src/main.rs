@@ -113,12 +113,15 @@ fn follow(
     poll_secs: u64,
     json: bool,
 ) -> anyhow::Result<()> {
-    use fundtrace::ingest::rpc::ingest_rpc;
+    use fundtrace::ingest::rpc::follow_round;
     use std::sync::atomic::Ordering;
+    // The writer stays open between rounds: its indexes are not rebuilt at every poll.
+    let mut writer = None;
     loop {
-        let summary = ingest_rpc(job, |_| {}, |_| {}).with_context(|| {
+        let (summary, kept) = follow_round(job, writer.take()).with_context(|| {
             format!("ingest from {} into {} failed", job.url, job.out.display())
         })?;
+        writer = Some(kept);
         if summary.added.blocks > 0 || STOP.load(Ordering::Relaxed) {
             if json {
                 println!("{}", serde_json::to_string(&summary)?);

@@ -481,6 +481,28 @@ pub fn ingest_rpc(
     on_start: impl FnOnce(u64),
     on_block: impl Fn(u64) + Sync,
 ) -> Result<IngestSummary, RpcError> {
+    ingest_rpc_with(job, None, false, on_start, on_block).map(|(summary, _)| summary)
+}
+
+/// One round of `ingest --rpc --follow`: as [`ingest_rpc`], but it keeps the dataset's writer
+/// open and returns it, and takes the previous round's writer back, so its spend index, UTXO map
+/// and script index are not rebuilt from the cache every round. A writer whose tip the node's
+/// chain no longer holds (a reorg) is closed, and the dataset rolled back and reopened as usual.
+pub fn follow_round(
+    job: &RpcIngest,
+    writer: Option<DatasetWriter>,
+) -> Result<(IngestSummary, DatasetWriter), RpcError> {
+    let (summary, writer) = ingest_rpc_with(job, writer, true, |_| {}, |_| {})?;
+    Ok((summary, writer.expect("a kept writer is returned")))
+}
+
+fn ingest_rpc_with(
+    job: &RpcIngest,
+    kept: Option<DatasetWriter>,
+    keep: bool,
+    on_start: impl FnOnce(u64),
+    on_block: impl Fn(u64) + Sync,
+) -> Result<(IngestSummary, Option<DatasetWriter>), RpcError> {
     let started = Instant::now();
     let node = Node::connect(&job.url, &job.credentials, job.timeout)?;
     let (node_height, ibd) = check_chain(&node, job.chain)?;
@@ -491,19 +513,35 @@ pub fn ingest_rpc(
         });
     }
     let mut notes = Vec::new();
-    notes.extend(crate::store::rollback::roll_back_if_diverged(
-        &job.out,
-        "the node's chain",
-        |h| match node.block_hash(h) {
-            Ok(hash) => Ok(crate::store::rollback::SourceBlock::Hash(hash)),
-            // Bitcoin Core answers -8 "Block height out of range" above its tip.
-            Err(RpcError::Call { detail, .. }) if detail.contains("out of range") => {
-                Ok(crate::store::rollback::SourceBlock::Missing)
-            }
-            Err(e) => Err(e),
-        },
-    )?);
-    let mut writer = DatasetWriter::open(&job.out, job.chain, job.policy)?;
+    // A kept writer goes on when the dataset did not change since its last round and the
+    // node's chain still holds its tip.
+    let kept = match kept {
+        Some(mut w) => w.retake_lock()?.then_some(w),
+        None => None,
+    };
+    let kept = kept.filter(|w| match w.tip() {
+        None => true,
+        Some((height, hash)) => node.block_hash(height).is_ok_and(|h| h == hash.to_string()),
+    });
+    tracing::debug!(reused = kept.is_some(), "dataset writer");
+    let mut writer = match kept {
+        Some(writer) => writer,
+        None => {
+            notes.extend(crate::store::rollback::roll_back_if_diverged(
+                &job.out,
+                "the node's chain",
+                |h| match node.block_hash(h) {
+                    Ok(hash) => Ok(crate::store::rollback::SourceBlock::Hash(hash)),
+                    // Bitcoin Core answers -8 "Block height out of range" above its tip.
+                    Err(RpcError::Call { detail, .. }) if detail.contains("out of range") => {
+                        Ok(crate::store::rollback::SourceBlock::Missing)
+                    }
+                    Err(e) => Err(e),
+                },
+            )?);
+            DatasetWriter::open(&job.out, job.chain, job.policy)?
+        }
+    };
     let from = writer.next_height();
     let safe = node_height.saturating_sub(job.confirmations as u64) as u32;
     let to = job.to_height.map_or(safe, |t| t.min(safe));
@@ -594,9 +632,17 @@ pub fn ingest_rpc(
         Ok(())
     })?;
     let t = Instant::now();
-    let (manifest, added) = writer.finish()?;
+    let (manifest, added, writer) = if keep {
+        let (manifest, added) = writer.checkpoint()?;
+        // Between rounds, a trace may read the dataset.
+        writer.release_lock();
+        (manifest, added, Some(writer))
+    } else {
+        let (manifest, added) = writer.finish()?;
+        (manifest, added, None)
+    };
     tracing::debug!(elapsed = ?t.elapsed(), "final commit");
-    Ok(IngestSummary::finished(
+    let summary = IngestSummary::finished(
         job.chain,
         &job.out,
         (!heights.is_empty()).then_some(from),
@@ -605,7 +651,8 @@ pub fn ingest_rpc(
         block_bytes,
         notes,
         started,
-    ))
+    );
+    Ok((summary, writer))
 }
 
 /// One connection for fetching blocks: RPC, and REST when the node serves it.

@@ -393,7 +393,8 @@ pub struct DatasetWriter {
     added: Added,
     /// Set when a block failed half-way: the in-memory state is then not to be committed.
     failed: bool,
-    _lock: std::fs::File,
+    /// The dataset's exclusive lock (`None` while released between `--follow` rounds).
+    lock: Option<std::fs::File>,
 }
 
 impl DatasetWriter {
@@ -448,7 +449,7 @@ impl DatasetWriter {
             pending: None,
             added: Added::default(),
             failed: false,
-            _lock: lock,
+            lock: Some(lock),
         };
         writer.rebuild_state()?;
         Ok(writer)
@@ -522,6 +523,31 @@ impl DatasetWriter {
     /// The next height this dataset expects.
     pub fn next_height(&self) -> u32 {
         self.tip.map_or(0, |(height, _)| height + 1)
+    }
+
+    /// Let other processes use the dataset (a trace reads it) until [`Self::retake_lock`]. Only
+    /// after a [`Self::checkpoint`], when every file is written.
+    pub fn release_lock(&mut self) {
+        debug_assert!(self.pending.is_none(), "a checkpoint comes first");
+        self.lock = None;
+    }
+
+    /// Take the dataset's lock again after [`Self::release_lock`]: `Ok(false)` when the dataset
+    /// changed meanwhile (another ingest), so this writer's state is stale and it must be
+    /// dropped and the dataset reopened; an error when another process holds the dataset.
+    pub fn retake_lock(&mut self) -> Result<bool, StoreError> {
+        if self.lock.is_none() {
+            self.lock = Some(super::lock::lock(&self.dir, super::lock::Mode::Exclusive)?);
+        }
+        Ok(match Manifest::read(&self.dir)? {
+            Some(on_disk) => on_disk == self.manifest,
+            None => self.manifest == Manifest::new(self.chain),
+        })
+    }
+
+    /// Height and hash of the last block stored.
+    pub fn tip(&self) -> Option<(u32, bitcoin::BlockHash)> {
+        self.tip
     }
 
     /// The committed manifest.
@@ -1094,8 +1120,19 @@ impl DatasetWriter {
         })
     }
 
+    /// Commit what is pending and bring every outputs table up to date, keeping the writer open
+    /// for more blocks (`ingest --rpc --follow` between polls); returns the manifest and what was
+    /// added since the previous checkpoint.
+    pub fn checkpoint(&mut self) -> Result<(Manifest, Added), StoreError> {
+        self.commit()?;
+        let written = self.write_stale_outputs();
+        self.failed = written.is_err();
+        written?;
+        Ok((self.manifest.clone(), std::mem::take(&mut self.added)))
+    }
+
     /// Commit what is pending, bring every outputs table up to date, and return what this
-    /// writer added.
+    /// writer added (since its last checkpoint).
     pub fn finish(mut self) -> Result<(Manifest, Added), StoreError> {
         self.commit()?;
         // No block follows: free what only storing blocks needs before the outputs tables.
