@@ -118,20 +118,17 @@ fn follow(
     // The writer stays open between rounds: its indexes are not rebuilt at every poll.
     let mut writer = None;
     loop {
-        let (summary, kept) = follow_round(job, writer.take()).with_context(|| {
-            format!("ingest from {} into {} failed", job.url, job.out.display())
-        })?;
-        writer = Some(kept);
-        if summary.added.blocks > 0 || STOP.load(Ordering::Relaxed) {
-            if json {
-                println!("{}", serde_json::to_string(&summary)?);
-            } else {
-                println!(
-                    "tip {} ({} new blocks, {} txs)",
-                    summary.tip_height.map_or("-".into(), |h| h.to_string()),
-                    summary.added.blocks,
-                    summary.added.txs
-                );
+        match follow_round(job, writer.take()) {
+            Ok((summary, kept)) => {
+                writer = kept;
+                report_round(&summary, json)?;
+            }
+            // A node behind the dataset or a trace holding it: try again at the next poll.
+            Err(e) if e.can_wait() => eprintln!("waiting: {e}"),
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("ingest from {} into {} failed", job.url, job.out.display())
+                })
             }
         }
         for _ in 0..poll_secs.max(1) * 10 {
@@ -142,6 +139,24 @@ fn follow(
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
+}
+
+/// One `--follow` round's line: when it added blocks, or when a stop was asked for.
+fn report_round(summary: &fundtrace::ingest::IngestSummary, json: bool) -> anyhow::Result<()> {
+    use std::sync::atomic::Ordering;
+    if summary.added.blocks > 0 || STOP.load(Ordering::Relaxed) {
+        if json {
+            println!("{}", serde_json::to_string(&summary)?);
+        } else {
+            println!(
+                "tip {} ({} new blocks, {} txs)",
+                summary.tip_height.map_or("-".into(), |h| h.to_string()),
+                summary.added.blocks,
+                summary.added.txs
+            );
+        }
+    }
+    Ok(())
 }
 
 fn score(args: fundtrace::cli::ScoreArgs, json: bool) -> anyhow::Result<()> {

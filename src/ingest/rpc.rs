@@ -487,13 +487,27 @@ pub fn ingest_rpc(
 /// One round of `ingest --rpc --follow`: as [`ingest_rpc`], but it keeps the dataset's writer
 /// open and returns it, and takes the previous round's writer back, so its spend index, UTXO map
 /// and script index are not rebuilt from the cache every round. A writer whose tip the node's
-/// chain no longer holds (a reorg) is closed, and the dataset rolled back and reopened as usual.
+/// chain no longer holds (a reorg), or whose dataset another writer held meanwhile, is closed,
+/// and the dataset rolled back and reopened as usual. A round that filled whole partitions (a
+/// catch-up) finishes its writer instead, which frees its indexes before the outputs tables are
+/// rewritten: the next round reopens the dataset.
 pub fn follow_round(
     job: &RpcIngest,
     writer: Option<DatasetWriter>,
-) -> Result<(IngestSummary, DatasetWriter), RpcError> {
-    let (summary, writer) = ingest_rpc_with(job, writer, true, |_| {}, |_| {})?;
-    Ok((summary, writer.expect("a kept writer is returned")))
+) -> Result<(IngestSummary, Option<DatasetWriter>), RpcError> {
+    ingest_rpc_with(job, writer, true, |_| {}, |_| {})
+}
+
+impl RpcError {
+    /// True for what `--follow` waits out instead of stopping: the node is behind the dataset
+    /// (syncing, or half-way through a reorg), or another process (a trace) holds the dataset.
+    pub fn can_wait(&self) -> bool {
+        matches!(
+            self,
+            RpcError::Store(StoreError::SourceBehind { .. })
+                | RpcError::Store(StoreError::Lock(crate::store::lock::LockError::Busy(_)))
+        )
+    }
 }
 
 fn ingest_rpc_with(
@@ -632,7 +646,7 @@ fn ingest_rpc_with(
         Ok(())
     })?;
     let t = Instant::now();
-    let (manifest, added, writer) = if keep {
+    let (manifest, added, writer) = if keep && writer.added().partitions == 0 {
         let (manifest, added) = writer.checkpoint()?;
         // Between rounds, a trace may read the dataset.
         writer.release_lock();

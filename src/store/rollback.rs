@@ -103,11 +103,10 @@ pub fn roll_back_if_diverged<E: std::fmt::Display>(
         SourceBlock::Hash(h) if h == tip.hash => return Ok(None),
         SourceBlock::Hash(_) => {}
         SourceBlock::Missing => {
-            return Err(StoreError::Source(format!(
-                "{source} has no block at the dataset's tip height {}: it is behind the dataset (still syncing, or fewer blocks); \
-                 nothing was changed: wait for it, or ingest into another --out directory",
-                tip.height
-            )))
+            return Err(StoreError::SourceBehind {
+                from: source.to_string(),
+                height: tip.height,
+            })
         }
     }
     let hashes =

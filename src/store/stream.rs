@@ -268,9 +268,9 @@ fn encode_into<M>(
                     }
                     // Let the OS write the finished row groups out now, not all at the commit.
                     let out = writer.inner();
-                    let file = out.inner.get_ref();
-                    super::cache::start_writeback(file, written_back, out.bytes);
-                    written_back = out.bytes;
+                    let in_file = out.bytes - out.inner.buffer().len() as u64;
+                    super::cache::start_writeback(out.inner.get_ref(), written_back, in_file);
+                    written_back = in_file;
                     queued_rows -= at;
                     queued = vec![all.slice(at, queued_rows)];
                 }

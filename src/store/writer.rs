@@ -136,9 +136,21 @@ pub enum StoreError {
     /// Another process holds the dataset.
     #[error(transparent)]
     Lock(#[from] super::lock::LockError),
-    /// The source of blocks cannot confirm the stored chain (behind, or failing).
+    /// The source of blocks cannot confirm the stored chain (failing).
     #[error("{0}")]
     Source(String),
+    /// The source has no block at the dataset's tip height (syncing, or in the middle of a
+    /// reorg to a chain not yet as long).
+    #[error(
+        "{from} has no block at the dataset's tip height {height}: it is behind the dataset (still syncing, or fewer blocks); \
+         nothing was changed: wait for it, or ingest into another --out directory"
+    )]
+    SourceBehind {
+        /// The source.
+        from: String,
+        /// The dataset's tip height.
+        height: u32,
+    },
     /// An id space ran out (more than 2^32 transactions or scripts).
     #[error("the dataset would exceed {0} ids; split it by height range")]
     IdOverflow(&'static str),
@@ -395,6 +407,9 @@ pub struct DatasetWriter {
     failed: bool,
     /// The dataset's exclusive lock (`None` while released between `--follow` rounds).
     lock: Option<std::fs::File>,
+    /// What this writer wrote into the lock file: another writer taking the lock meanwhile
+    /// replaces it.
+    lock_token: Vec<u8>,
 }
 
 impl DatasetWriter {
@@ -449,6 +464,10 @@ impl DatasetWriter {
             pending: None,
             added: Added::default(),
             failed: false,
+            lock_token: super::lock::token(&lock).map_err(|source| StoreError::Io {
+                path: dir.join(super::lock::LOCK_FILE),
+                source,
+            })?,
             lock: Some(lock),
         };
         writer.rebuild_state()?;
@@ -532,17 +551,28 @@ impl DatasetWriter {
         self.lock = None;
     }
 
-    /// Take the dataset's lock again after [`Self::release_lock`]: `Ok(false)` when the dataset
-    /// changed meanwhile (another ingest), so this writer's state is stale and it must be
-    /// dropped and the dataset reopened; an error when another process holds the dataset.
+    /// Take the dataset's lock again after [`Self::release_lock`]: `Ok(false)` when another
+    /// writer (an ingest, a rollback, even one killed half-way) held the dataset meanwhile, so
+    /// this writer's state may be stale: it must be dropped and the dataset reopened, which
+    /// recovers. An error when another process holds the dataset now.
     pub fn retake_lock(&mut self) -> Result<bool, StoreError> {
         if self.lock.is_none() {
-            self.lock = Some(super::lock::lock(&self.dir, super::lock::Mode::Exclusive)?);
+            let lock = super::lock::relock(&self.dir)?;
+            let token = super::lock::token(&lock).map_err(|source| StoreError::Io {
+                path: self.dir.join(super::lock::LOCK_FILE),
+                source,
+            })?;
+            self.lock = Some(lock);
+            if token != self.lock_token {
+                return Ok(false);
+            }
         }
-        Ok(match Manifest::read(&self.dir)? {
-            Some(on_disk) => on_disk == self.manifest,
-            None => self.manifest == Manifest::new(self.chain),
-        })
+        Ok(Manifest::read(&self.dir)?.is_some_and(|m| m == self.manifest))
+    }
+
+    /// What this writer added since its last checkpoint (partitions committed so far included).
+    pub fn added(&self) -> Added {
+        self.added
     }
 
     /// Height and hash of the last block stored.

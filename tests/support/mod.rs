@@ -138,6 +138,11 @@ pub fn tree_digest(dir: &Path) -> Vec<(String, Vec<u8>)> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 walk(root, &path, out);
+            } else if path.file_name()
+                == Some(std::ffi::OsStr::new(fundtrace::store::lock::LOCK_FILE))
+            {
+                // The lock file holds who last wrote the dataset, not data.
+                continue;
             } else {
                 let rel = path
                     .strip_prefix(root)
