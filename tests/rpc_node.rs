@@ -303,26 +303,14 @@ fn a_syncing_node_is_named_and_to_ingests_what_it_has() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ds");
-    let cookie = node.cookie();
-    let args = [
-        "ingest",
-        "--rpc",
-        &node.url,
-        "--cookie",
-        cookie.to_str().unwrap(),
-        "--chain",
-        "litecoin-regtest",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let err = run_err(&args);
+    let mut args = rpc_ingest_args(&node, &out);
+    let err = run_err(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
         err.contains("still in initial block download") && err.contains("--to 0"),
         "{err}"
     );
-    let mut with_to = args.to_vec();
-    with_to.extend(["--to", "0"]);
-    run_ok(&with_to);
+    args.extend(["--to", "0"].map(String::from));
+    run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(
         fundtrace::store::Dataset::open(&out).unwrap().block_count(),
         1

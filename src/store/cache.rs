@@ -345,6 +345,24 @@ fn script_bytes_len(script_end: &File, counts: &Counts) -> std::io::Result<u64> 
     Ok(u64::from_le_bytes(last))
 }
 
+/// Open a cache file for reading, checking it holds at least `needed` bytes.
+fn open_holding(path: &Path, needed: u64) -> Result<File, CacheError> {
+    let io = |source| CacheError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    let found = file.metadata().map_err(io)?.len();
+    if found < needed {
+        return Err(CacheError::Short {
+            path: path.to_path_buf(),
+            found,
+            needed,
+        });
+    }
+    Ok(file)
+}
+
 /// A read-only memory-mapped column of `T`.
 #[derive(Debug)]
 pub struct MappedColumn<T: FixedWidth> {
@@ -377,21 +395,9 @@ impl<T: FixedWidth> MappedColumn<T> {
         };
         let needed = rows * col.width();
         if needed == 0 {
-            return Ok(MappedColumn {
-                map: None,
-                len: 0,
-                _marker: std::marker::PhantomData,
-            });
+            return Ok(MappedColumn::empty());
         }
-        let file = File::open(&path).map_err(io)?;
-        let found = file.metadata().map_err(io)?.len();
-        if found < needed {
-            return Err(CacheError::Short {
-                path,
-                found,
-                needed,
-            });
-        }
+        let file = open_holding(&path, needed)?;
         // SAFETY: the file is only appended to or patched by fundtrace's own ingest, which the
         // user does not run on a dataset while analysing it; rows past `rows` are never read.
         let map =
@@ -418,15 +424,7 @@ impl<T: FixedWidth> MappedColumn<T> {
             path: path.clone(),
             source,
         };
-        let file = File::open(&path).map_err(io)?;
-        let found = file.metadata().map_err(io)?.len();
-        if found < needed {
-            return Err(CacheError::Short {
-                path,
-                found,
-                needed,
-            });
-        }
+        let file = open_holding(&path, needed)?;
         let room = self.map.as_ref().map_or(0, |m| m.len() as u64);
         if needed > room {
             let reserve = (needed * 2).max(64 << 20);
