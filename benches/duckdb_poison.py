@@ -6,11 +6,14 @@ Prints the number of transactions reached (visited) and the seconds the query to
 the outputs table is first loaded into DuckDB's memory (not timed, as fundtrace's load is not):
 each step of the recursion then scans memory. With --views the query reads the Parquet files
 through a view, so each step re-reads them. With --hops the query also finds each reached
-transaction's hop (its distance from the seed, as fundtrace's flows give it): a breadth-first
-recursion keyed by transaction (`USING KEY`, DuckDB 1.3+) that skips transactions already reached.
+transaction's hop (its distance from the seed, as fundtrace's flows give it): the query of
+queries/sql/poison_reach.sql, a breadth-first recursion keyed by transaction (`USING KEY`,
+DuckDB 1.3+) that skips transactions already reached; tests/python/test_poison_reach.py checks
+that it finds exactly fundtrace's poison reach and hops.
 """
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 
@@ -22,18 +25,12 @@ kind = "view" if views else "table"
 con.execute(f"create {kind} outputs as select tx_ix, spent_by from read_parquet('{dataset}/outputs/*.parquet')")
 start = time.perf_counter()
 if hops:
-    (reached, deepest) = con.execute(
-        f"""
-        with recursive reach(tx, hop) using key (tx) as (
-            select distinct spent_by, 1 from outputs where tx_ix = {seed} and spent_by is not null
-            union
-            select o.spent_by, min(r.hop) + 1 from reach r join outputs o on o.tx_ix = r.tx
-            where o.spent_by is not null and o.spent_by not in (select tx from recurring.reach)
-            group by o.spent_by
-        )
-        select count(*), max(hop) from reach
-        """
-    ).fetchone()
+    # The query of queries/sql/poison_reach.sql (its first statement makes the view `outputs`,
+    # made here as a table or a view above), counted.
+    sql = (Path(__file__).resolve().parents[1] / "queries" / "sql" / "poison_reach.sql").read_text()
+    query = sql[sql.index("WITH RECURSIVE"):].rstrip().rstrip(";")
+    query = query.replace("getvariable('seed_tx')", str(seed))
+    (reached, deepest) = con.execute(f"select count(*), max(hop) from ({query})").fetchone()
     what = f"{reached} transactions, deepest hop {deepest}"
 else:
     # Transactions reachable from the seed transaction by spending (poison: every descendant).

@@ -2,8 +2,9 @@
 //! 1,000,000 transactions), and a batch of cases on 1 and 2 threads.
 //!
 //! Run: `cargo bench --bench trace`. The same poison reach computed by DuckDB's recursive SQL
-//! over the store's Parquet: `python3 benches/duckdb_poison.py DATASET TX_IX` (the dataset and
-//! seed this benchmark uses are printed at start). `FUNDTRACE_BENCH_DATASET=DIR` runs on an
+//! over the store's Parquet: `python3 benches/duckdb_poison.py DATASET TX_IX [--hops]` (the
+//! dataset and seed this benchmark uses are printed at start); `poison_reach` is the figure to
+//! set beside it, `full_reach` with `poison` the whole trace with its rows. `FUNDTRACE_BENCH_DATASET=DIR` runs on an
 //! existing dataset instead (say a generated Zaif-like chain), with `FUNDTRACE_BENCH_SEED_TX=N`
 //! as the seed transaction (default: the first that is not a coinbase).
 
@@ -108,6 +109,28 @@ fn full_reach(bencher: Bencher, name: &str) {
             ..StopRules::default()
         },
     );
+}
+
+/// Phase one of the poison trace alone: the reach with every reached output's hop, no rows.
+/// This is what DuckDB's recursive query computes (`benches/duckdb_poison.py DATASET TX_IX
+/// --hops`; without `--hops`, the reach alone).
+#[divan::bench(sample_count = 10)]
+fn poison_reach(bencher: Bencher) {
+    let load = load();
+    let seeds = seeds(load, load.seed_tx);
+    let rules = StopRules {
+        max_hops: u32::MAX,
+        ..StopRules::default()
+    };
+    let reach = fundtrace::trace::poison_walk::poison_reach(&load.dataset, &seeds, &rules);
+    eprintln!(
+        "poison reach: {} transactions, deepest hop {}",
+        reach.txs(),
+        reach.deepest_hop()
+    );
+    bencher
+        .counter(ItemsCount::new(reach.txs()))
+        .bench(|| fundtrace::trace::poison_walk::poison_reach(&load.dataset, &seeds, &rules).txs());
 }
 
 /// A batch of 8 haircut cases (seeds in 8 different transactions) on 1 and 2 threads.

@@ -14,7 +14,7 @@ use fundtrace::generate::rng::Rng;
 use fundtrace::ingest::{ingest_blk, BlkIngest};
 use fundtrace::store::{Dataset, OutIx, PartitionPolicy};
 use fundtrace::trace::backward::{trace_backward, BackwardModel};
-use fundtrace::trace::engine::{trace_forward, SeedOutput, StopRules};
+use fundtrace::trace::engine::{trace_forward, Bucket, SeedOutput, StopRules};
 use fundtrace::trace::policy::{by_name, NAMES};
 use proptest::prelude::*;
 
@@ -212,7 +212,7 @@ proptest! {
     ) {
         use fundtrace::trace::engine::{trace_forward_general, StopLabel};
         use fundtrace::trace::policy::poison::Poison;
-        use fundtrace::trace::poison_walk::trace_forward_poison;
+        use fundtrace::trace::poison_walk::{poison_reach, trace_forward_poison, trace_forward_poison_with, Sweep};
         let tmp = tempfile::tempdir().unwrap();
         let ds = random_dataset(tmp.path(), seed, 25, 10);
         let mut rng = Rng::new(seed ^ 0x9015);
@@ -234,6 +234,28 @@ proptest! {
         let walk = trace_forward_poison(&ds, &seeds, &rules);
         prop_assert_eq!(&walk, &general);
         prop_assert_eq!(&trace_forward(&ds, &seeds, &Poison, &rules), &general);
+        // The reach walked by the queue only, by the dense sweep only, or by the queue that turns
+        // into the sweep early gives the same rows.
+        // switch after the first window of 1 to 4 pops that lie densely.
+        for sweep in [Sweep::Queue, Sweep::Dense, Sweep::Switch { window: 1 + seed % 4 }] {
+            let walk = trace_forward_poison_with(&ds, &seeds, &rules, sweep);
+            prop_assert_eq!(&walk, &general, "{:?}", sweep);
+        }
+        // The reach alone: every flow of the general walk that waits for its spender has its
+        // hop there, no other that a rule ends does, and the reached transactions are the ones
+        // visited. (Unspent outputs may be marked or not: no spender reads them.)
+        let reach = poison_reach(&ds, &seeds, &rules);
+        prop_assert_eq!(reach.txs(), general.txs_visited);
+        let ends: std::collections::BTreeMap<OutIx, Bucket> =
+            general.endpoints.iter().filter_map(|e| Some((e.out?, e.bucket))).collect();
+        for f in &general.flows {
+            let expected = match ends.get(&f.out) {
+                Some(Bucket::Unspent | Bucket::Burned) => continue,
+                Some(_) => None,
+                None => Some(f.hop),
+            };
+            prop_assert_eq!(reach.flowing_hop(f.out), expected, "output {:?}", f.out);
+        }
     }
 
     /// Seeds that lie on each other's paths (a seed and an output its taint reaches; a target and

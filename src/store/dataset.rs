@@ -53,6 +53,47 @@ pub struct Dataset {
     _lock: std::fs::File,
 }
 
+/// The columns a walk over the whole graph streams, as plain slices: what [`Dataset`]'s
+/// accessors read one value at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct GraphColumns<'a> {
+    /// First input of each transaction (inputs are in transaction order).
+    pub tx_first_in: &'a [u64],
+    /// First output of each transaction.
+    pub tx_first_out: &'a [u64],
+    /// The output each input spends ([`OutIx::NONE`] for a coinbase input).
+    pub in_prev_out: &'a [u64],
+    /// Value of each output.
+    pub out_value: &'a [u64],
+    /// The transaction spending each output (a value at or past the transaction count while
+    /// unspent).
+    pub out_spent_by: &'a [u32],
+    /// Script of each output.
+    pub out_script: &'a [u32],
+}
+
+impl GraphColumns<'_> {
+    /// The inputs of transaction `tx` as a range of input indices.
+    #[inline]
+    pub fn inputs(&self, tx: usize) -> std::ops::Range<usize> {
+        let end = self
+            .tx_first_in
+            .get(tx + 1)
+            .map_or(self.in_prev_out.len(), |&e| e as usize);
+        self.tx_first_in[tx] as usize..end
+    }
+
+    /// The outputs of transaction `tx` as a range of output indices.
+    #[inline]
+    pub fn outputs(&self, tx: usize) -> std::ops::Range<usize> {
+        let end = self
+            .tx_first_out
+            .get(tx + 1)
+            .map_or(self.out_value.len(), |&e| e as usize);
+        self.tx_first_out[tx] as usize..end
+    }
+}
+
 impl Dataset {
     /// Open the dataset in `dir`.
     pub fn open(dir: &Path) -> Result<Dataset, OpenError> {
@@ -76,6 +117,18 @@ impl Dataset {
             manifest,
             _lock: lock,
         })
+    }
+
+    /// The graph's columns as slices, for walks that stream them.
+    pub fn graph_columns(&self) -> GraphColumns<'_> {
+        GraphColumns {
+            tx_first_in: self.tx_first_in.as_slice(),
+            tx_first_out: self.tx_first_out.as_slice(),
+            in_prev_out: self.in_prev_out.as_slice(),
+            out_value: self.out_value.as_slice(),
+            out_spent_by: self.out_spent_by.as_slice(),
+            out_script: self.out_script.as_slice(),
+        }
     }
 
     /// The dataset directory.
