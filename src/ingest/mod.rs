@@ -172,6 +172,7 @@ pub fn ingest_blk(
         .map(|&h| index.chain()[h as usize].location.len as u64)
         .sum();
     on_start(block_bytes);
+    writer.expect_block_bytes(block_bytes);
     let batches = batch_by_bytes(&index, &heights);
     std::thread::scope(|scope| -> Result<(), IngestError> {
         let (tx, rx) = sync_channel::<Result<Vec<(u32, ParsedBlock)>, IngestError>>(2);

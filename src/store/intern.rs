@@ -122,6 +122,15 @@ impl ScriptInterner {
         Ok(())
     }
 
+    /// Make room for `additional` more scripts at once, so the table is not rehashed every time
+    /// it doubles while they arrive.
+    pub fn reserve(&mut self, additional: usize) {
+        let hashes = &self.hashes;
+        self.table
+            .reserve(additional, |&i| table_hash(hashes[i as usize]));
+        self.hashes.reserve(additional);
+    }
+
     /// Number of scripts.
     pub fn len(&self) -> usize {
         self.hashes.len()
