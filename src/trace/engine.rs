@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap;
 
 use super::policy::{Taint, TaintPolicy, TxValues};
 use super::queue::TxQueue;
+use super::waiting::Waiting;
 use crate::store::{Dataset, InIx, OutIx, ScriptId, TxIx};
 
 /// A seed: an output and how many of its first satoshis are tainted.
@@ -260,13 +261,16 @@ impl StopScripts {
     }
 }
 
+/// How many queued transactions ahead of the visited one the walks start loading inputs.
+pub(super) const PREFETCH_AHEAD: usize = 8;
+
 /// The state of one forward trace: the result so far, outputs waiting for their spender, and
 /// the spenders still to visit.
 struct Walk<'a> {
     ds: &'a Dataset,
     rules: &'a StopRules,
     result: TraceResult,
-    waiting: FxHashMap<OutIx, Pending>,
+    waiting: Waiting<Pending>,
     frontier: TxQueue,
     stop_scripts: StopScripts,
     /// Seed outputs not yet reached by other seeds' taint: their own taint and where their flow
@@ -308,7 +312,7 @@ pub fn trace_forward_general(
         ds,
         rules,
         result: TraceResult::reserved_for(ds),
-        waiting: FxHashMap::default(),
+        waiting: Waiting::new(ds.output_count()),
         frontier: TxQueue::new(ds.tx_count(), true),
         stop_scripts: StopScripts::new(ds, rules),
         seeds: FxHashMap::default(),
@@ -335,13 +339,28 @@ pub fn trace_forward_general(
     let mut spent = Vec::new();
     while let Some(tx) = walk.frontier.pop() {
         walk.result.txs_visited += 1;
+        // Input values and waiting entries are random reads: load those of queued transactions
+        // a little ahead (slots and values further ahead, the entries the slots point to nearer).
+        if let Some(far) = walk.frontier.peek_ahead(2 * PREFETCH_AHEAD) {
+            ds.prefetch_input_values(far);
+            let inputs = ds.tx_inputs(far);
+            for o in (inputs.start.0..inputs.end.0).filter_map(|i| ds.prev_out(InIx(i))) {
+                walk.waiting.prefetch_slot(o);
+            }
+        }
+        if let Some(near) = walk.frontier.peek_ahead(PREFETCH_AHEAD) {
+            let inputs = ds.tx_inputs(near);
+            for o in (inputs.start.0..inputs.end.0).filter_map(|i| ds.prev_out(InIx(i))) {
+                walk.waiting.prefetch_entry(o);
+            }
+        }
         let inputs = ds.tx_inputs(tx);
         values_in.clear();
         spent.clear();
         for i in inputs.start.0..inputs.end.0 {
             let prev = ds.prev_out(InIx(i));
             values_in.push(prev.map_or(0, |o| ds.value(o)));
-            spent.push(prev.and_then(|o| walk.waiting.remove(&o).map(|p| (o, p))));
+            spent.push(prev.and_then(|o| walk.waiting.remove(o).map(|p| (o, p))));
         }
         let outputs = ds.tx_outputs(tx);
         values_out.clear();
@@ -410,7 +429,7 @@ impl Walk<'_> {
     /// larger amount, or the union of intervals) at hop 0, and take the satoshis now counted
     /// twice off the seeded total, so the buckets still sum to it exactly.
     fn merge_into_seed(&mut self, out: OutIx, seed: SeedState, incoming: Taint) {
-        let own = match self.waiting.remove(&out) {
+        let own = match self.waiting.remove(out) {
             Some(p) => p.taint,
             None => seed.taint,
         };

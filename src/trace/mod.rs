@@ -7,3 +7,4 @@ pub mod poison_walk;
 pub mod policy;
 pub mod queue;
 pub mod run;
+mod waiting;

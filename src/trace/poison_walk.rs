@@ -23,15 +23,12 @@ use rustc_hash::FxHashMap;
 
 use super::engine::{
     fate, huge_pages, merge_seeds, trace_forward_general, Bucket, Edge, Endpoint, Fate, Flow,
-    SeedOutput, StopRules, StopScripts, TraceResult,
+    SeedOutput, StopRules, StopScripts, TraceResult, PREFETCH_AHEAD,
 };
 use super::policy::poison::Poison;
 use super::queue::TxQueue;
 use crate::store::dataset::{prefetch, GraphColumns};
 use crate::store::{Dataset, InIx, OutIx, ScriptId, TxIx};
-
-/// How many transactions ahead of the visited one have their inputs prefetched.
-const PREFETCH_AHEAD: usize = 8;
 
 /// How many inputs ahead of the swept transaction's first one the sweep prefetches.
 const SWEEP_PREFETCH_INPUTS: usize = 32;
