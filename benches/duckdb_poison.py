@@ -22,7 +22,7 @@ views = "--views" in sys.argv[3:]
 hops = "--hops" in sys.argv[3:]
 con = duckdb.connect()
 kind = "view" if views else "table"
-con.execute(f"create {kind} outputs as select tx_ix, spent_by from read_parquet('{dataset}/outputs/*.parquet')")
+con.execute(f"create {kind} outputs as select tx_ix, spent_by, value from read_parquet('{dataset}/outputs/*.parquet')")
 start = time.perf_counter()
 if hops:
     # The query of queries/sql/poison_reach.sql (its first statement makes the view `outputs`,
@@ -33,13 +33,15 @@ if hops:
     (reached, deepest) = con.execute(f"select count(*), max(hop) from ({query})").fetchone()
     what = f"{reached} transactions, deepest hop {deepest}"
 else:
-    # Transactions reachable from the seed transaction by spending (poison: every descendant).
+    # Transactions reachable from the seed transaction by spending (poison: every descendant
+    # through outputs of some value; a zero-value output carries no taint).
     (reached,) = con.execute(
         f"""
         with recursive reach(tx) as (
-            select distinct spent_by from outputs where tx_ix = {seed} and spent_by is not null
+            select distinct spent_by from outputs where tx_ix = {seed} and spent_by is not null and value > 0
             union
-            select o.spent_by from reach r join outputs o on o.tx_ix = r.tx where o.spent_by is not null
+            select o.spent_by from reach r join outputs o on o.tx_ix = r.tx
+            where o.spent_by is not null and o.value > 0
         )
         select count(*) from reach
         """

@@ -247,8 +247,7 @@ mod tests {
         Vec::from_hex(s).unwrap()
     }
 
-    /// The hand-written bech32/bech32m writer agrees with the `bech32` crate on every version,
-    /// every valid program length and the HRPs of every chain.
+    /// The two-symbol checksum table gives what two single steps give, for every index.
     #[test]
     fn two_checksum_steps_at_once_equal_two_single_steps() {
         // Every value of the top 10 bits that index the pair table, with varied low bits, and
@@ -264,6 +263,8 @@ mod tests {
         }
     }
 
+    /// The hand-written bech32/bech32m writer agrees with the `bech32` crate on every version,
+    /// every valid program length and the HRPs of every chain.
     #[test]
     fn bech32_writer_matches_the_bech32_crate() {
         let mut rng = crate::generate::rng::Rng::new(7);

@@ -1,5 +1,4 @@
-//! The forward walk specialised to poison: the same result as
-//! [`trace_forward`](super::engine::trace_forward) with
+//! The forward walk specialised to poison: the same result as [`trace_forward_general`] with
 //! [`Poison`](super::policy::poison::Poison), found without taint objects, in two phases.
 //!
 //! 1. **The reach** ([`poison_reach`]): which tainted outputs pass their taint on to their
@@ -67,6 +66,9 @@ pub struct PoisonReach {
     flowing: Vec<u32>,
     /// Transactions receiving taint, as a bitset over [`TxIx`].
     reached: Vec<u64>,
+    /// The words of `reached` that can hold a bit (from the first reached transaction's to
+    /// the last's).
+    reached_words: std::ops::Range<usize>,
     txs: u64,
     deepest: u32,
 }
@@ -101,7 +103,8 @@ impl PoisonReach {
 
 /// The reach of a poison trace from `seeds` under `rules` (phase one of
 /// [`trace_forward_poison`]): what DuckDB's recursive poison query computes. Seeds of zero
-/// amount carry no taint and are left out.
+/// amount carry no taint and are left out (a poison trace with such a seed falls back to the
+/// general walk, where it still waits for its spender).
 pub fn poison_reach(ds: &Dataset, seeds: &[SeedOutput], rules: &StopRules) -> PoisonReach {
     poison_reach_with(ds, seeds, rules, Sweep::AUTO)
 }
@@ -196,9 +199,11 @@ impl<'a> Reach<'a> {
         };
         let mut st = ReachState {
             result: PoisonReach {
-                // Zeroed memory: only the pages a trace touches become resident.
-                flowing: huge_pages(vec![0; ds.output_count() as usize + 1]),
+                // Zeroed memory: only the pages a trace touches become resident (small pages
+                // until the walk sweeps densely).
+                flowing: vec![0; ds.output_count() as usize + 1],
                 reached: vec![0; (ds.tx_count() as usize).div_ceil(64)],
+                reached_words: 0..0,
                 txs: 0,
                 deepest: 0,
             },
@@ -217,13 +222,40 @@ impl<'a> Reach<'a> {
         let Some(&first) = seeds.first() else {
             return st.result;
         };
-        let dense_from = match sweep {
-            Sweep::Dense => Some(ds.out_tx(first).index() + 1),
-            Sweep::Queue => reach.walk_queue(&mut st, &mut queue, None),
-            Sweep::Switch { window } => reach.walk_queue(&mut st, &mut queue, Some(window.max(1))),
+        // The queue and the sweep take turns: the sweep while the spenders popped lie densely,
+        // the queue again when the swept transactions are mostly untouched (a burst of taint
+        // that a hop or dust limit ends, with a few outputs spent much later).
+        let window = match sweep {
+            Sweep::Switch { window } => Some(window.max(1)),
+            Sweep::Queue | Sweep::Dense => None,
         };
-        if let Some(from) = dense_from {
-            reach.sweep(&mut st, from);
+        let mut dense_from = match sweep {
+            Sweep::Dense => Some(ds.out_tx(first).index() + 1),
+            Sweep::Queue | Sweep::Switch { .. } => None,
+        };
+        let mut huge = false;
+        loop {
+            match dense_from {
+                None => match reach.walk_queue(&mut st, &mut queue, window) {
+                    Some(from) => dense_from = Some(from),
+                    None => break,
+                },
+                Some(from) => {
+                    if !huge {
+                        // Swept densely, the marks fill whole pages: back them with huge pages
+                        // (a sparse walk keeps small ones, so it touches little memory).
+                        st.result.flowing = huge_pages(std::mem::take(&mut st.result.flowing));
+                        huge = true;
+                    }
+                    match reach.sweep(&mut st, from, window) {
+                        Some(resume) => {
+                            reach.requeue(&st, &mut queue, from, resume);
+                            dense_from = None;
+                        }
+                        None => break,
+                    }
+                }
+            }
         }
         st.result
     }
@@ -265,10 +297,14 @@ impl<'a> Reach<'a> {
     }
 
     /// Visit every transaction from `from` on, in order, up to the last spender of a marked
-    /// output.
-    fn sweep(&self, st: &mut ReachState, from: usize) {
+    /// output. With a `window`, returns the transaction where the queue takes over again once a
+    /// span of `window * DENSE_SPACING` swept transactions holds fewer than `window / 2`
+    /// reached ones.
+    fn sweep(&self, st: &mut ReachState, from: usize, window: Option<u64>) -> Option<usize> {
         let prev = self.cols.in_prev_out;
         let first_in = self.cols.tx_first_in;
+        let span = window.map_or(u64::MAX, |w| w * DENSE_SPACING);
+        let (mut swept, mut hits) = (0u64, 0u64);
         let mut tx = from;
         while tx <= st.horizon && tx < self.tx_count as usize {
             // The inputs' entries are random reads: start those of the inputs a little ahead,
@@ -280,8 +316,47 @@ impl<'a> Reach<'a> {
             let (hop, flowing_inputs) = self.scan_inputs(flowing, tx);
             if flowing_inputs > 0 {
                 self.reach_tx(st, tx, hop, None);
+                hits += 1;
             }
             tx += 1;
+            swept += 1;
+            if swept == span {
+                if let Some(w) = window {
+                    if hits * 2 < w {
+                        return Some(tx);
+                    }
+                }
+                (swept, hits) = (0, 0);
+            }
+        }
+        None
+    }
+
+    /// The queue takes over from the sweep at `resume`: drop what it holds below, and queue
+    /// the spenders (at `resume` or later) of the outputs marked by the transactions the sweep
+    /// reached in `from..resume`. (Spenders queued before the sweep are still there.)
+    fn requeue(&self, st: &ReachState, queue: &mut TxQueue, from: usize, resume: usize) {
+        queue.resume_at(TxIx(resume as u32));
+        let reached = &st.result.reached;
+        let words = from / 64..resume.div_ceil(64).min(reached.len());
+        for (w, &word) in words.clone().zip(&reached[words]) {
+            let mut bits = word;
+            while bits != 0 {
+                let tx = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if tx < from || tx >= resume {
+                    continue;
+                }
+                for out in self.cols.outputs(tx) {
+                    let spender = self.cols.out_spent_by[out] as usize;
+                    if st.result.flowing[out] != 0
+                        && spender >= resume
+                        && spender < self.tx_count as usize
+                    {
+                        queue.insert(TxIx(spender as u32));
+                    }
+                }
+            }
         }
     }
 
@@ -302,11 +377,16 @@ impl<'a> Reach<'a> {
         (lowest, count)
     }
 
-    /// `tx` receives taint: its outputs are tainted at `hop`; mark those whose taint flows on.
+    /// `tx` receives taint: its outputs are tainted at `hop`; mark those whose taint flows on,
+    /// and queue their spenders when walking the queue.
     #[inline(always)]
     fn reach_tx(&self, st: &mut ReachState, tx: usize, hop: u32, mut queue: Option<&mut TxQueue>) {
         let r = &mut st.result;
         r.reached[tx / 64] |= 1 << (tx % 64);
+        if r.txs == 0 {
+            r.reached_words.start = tx / 64;
+        }
+        r.reached_words.end = tx / 64 + 1;
         r.txs += 1;
         r.deepest = r.deepest.max(hop);
         let stored = hop.saturating_add(1);
@@ -434,7 +514,8 @@ impl<'a> Rows<'a> {
         // Then the reached transactions in order; input values and marks are random reads, so
         // those of a transaction a few ahead are loaded first.
         let mut reached = Vec::with_capacity(reach.txs as usize);
-        for (w, &word) in reach.reached.iter().enumerate() {
+        let words = reach.reached_words.clone();
+        for (w, &word) in words.clone().zip(&reach.reached[words]) {
             let mut bits = word;
             while bits != 0 {
                 reached.push(TxIx((w * 64 + bits.trailing_zeros() as usize) as u32));

@@ -81,6 +81,25 @@ impl TxQueue {
         }
     }
 
+    /// Forward queue only: drop every transaction below `from`, move the cursor there, and
+    /// count what remains.
+    pub fn resume_at(&mut self, from: TxIx) {
+        debug_assert!(self.forward);
+        let (w, b) = (from.index() / 64, from.index() % 64);
+        let n = self.words.len();
+        for word in &mut self.words[self.cursor.min(w).min(n)..w.min(n)] {
+            *word = 0;
+        }
+        if let Some(word) = self.words.get_mut(w) {
+            *word &= !((1u64 << b) - 1);
+        }
+        self.cursor = w.min(self.words.len().saturating_sub(1));
+        self.len = self.words[self.cursor..]
+            .iter()
+            .map(|x| x.count_ones() as usize)
+            .sum();
+    }
+
     /// The `n`-th next transaction a forward queue would pop (0: the next), looking at most a
     /// few words past the cursor; `None` when farther or absent. For prefetching: the queue
     /// may still change before that transaction is popped.
@@ -138,6 +157,17 @@ mod tests {
             ahead,
             vec![Some(1), Some(2), Some(64), Some(130), None, None]
         );
+        let mut m = TxQueue::new(300, true);
+        m.insert(TxIx(3));
+        assert_eq!(m.pop(), Some(TxIx(3)));
+        // Resumed from 70: what lies below is dropped.
+        for t in [10, 69, 70, 200] {
+            m.insert(TxIx(t));
+        }
+        m.resume_at(TxIx(70));
+        assert_eq!(m.len(), 2);
+        let rest: Vec<u32> = std::iter::from_fn(|| m.pop()).map(|t| t.0).collect();
+        assert_eq!(rest, vec![70, 200]);
         let mut b = TxQueue::new(300, false);
         for t in [3, 299, 128] {
             b.insert(TxIx(t));
