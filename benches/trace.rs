@@ -4,9 +4,10 @@
 //! Run: `cargo bench --bench trace`. The same poison reach computed by DuckDB's recursive SQL
 //! over the store's Parquet: `python3 benches/duckdb_poison.py DATASET TX_IX [--hops]` (the
 //! dataset and seed this benchmark uses are printed at start); `poison_reach` is the figure to
-//! set beside it, `full_reach` with `poison` the whole trace with its rows. `FUNDTRACE_BENCH_DATASET=DIR` runs on an
-//! existing dataset instead (say a generated Zaif-like chain), with `FUNDTRACE_BENCH_SEED_TX=N`
-//! as the seed transaction (default: the first that is not a coinbase).
+//! set beside it, `full_reach` with `poison` the whole trace with its rows.
+//! `FUNDTRACE_BENCH_DATASET=DIR` runs on an existing dataset instead (say a generated
+//! Zaif-like chain), with `FUNDTRACE_BENCH_SEED_TX=N` as the seed transaction (default: the
+//! first that is not a coinbase).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -194,22 +194,14 @@ impl Dataset {
 
     /// The outputs of `tx`.
     pub fn tx_outputs(&self, tx: TxIx) -> Range<OutIx> {
-        let first = self.tx_first_out.as_slice();
-        let end = first
-            .get(tx.index() + 1)
-            .copied()
-            .unwrap_or(self.output_count());
-        OutIx(first[tx.index()])..OutIx(end)
+        let r = self.graph_columns().outputs(tx.index());
+        OutIx(r.start as u64)..OutIx(r.end as u64)
     }
 
     /// The inputs of `tx`.
     pub fn tx_inputs(&self, tx: TxIx) -> Range<InIx> {
-        let first = self.tx_first_in.as_slice();
-        let end = first
-            .get(tx.index() + 1)
-            .copied()
-            .unwrap_or(self.input_count());
-        InIx(first[tx.index()])..InIx(end)
+        let r = self.graph_columns().inputs(tx.index());
+        InIx(r.start as u64)..InIx(r.end as u64)
     }
 
     /// True for a coinbase transaction.

@@ -6,8 +6,9 @@
 //!    one `u32` per output (1 + its hop, or 0), found without reading a single input value. The
 //!    walk starts from a queue of spenders (cheap while the taint is sparse) and, once the
 //!    spenders it pops lie densely, turns into a sweep that streams every later transaction's
-//!    inputs in order, so it no longer jumps through `spent_by`. Every stop rule is applied here,
-//!    since a stop decides whether taint flows on.
+//!    inputs in order, so it no longer jumps through `spent_by`; it goes back to the queue when
+//!    the swept transactions are mostly untouched. Every stop rule is applied here, since a stop
+//!    decides whether taint flows on.
 //! 2. **The rows**: flows, endpoints, fees and flow-graph edges of every reached transaction, in
 //!    `TxIx` order, written straight into the result's reserved (huge-page) vectors. Building
 //!    them in parallel chunks was measured no faster: the chunks' fresh memory and the copy
@@ -84,11 +85,20 @@ impl PoisonReach {
         self.deepest
     }
 
-    /// True when the taint reaches `tx`.
-    pub fn reaches(&self, tx: TxIx) -> bool {
-        self.reached
-            .get(tx.index() / 64)
-            .is_some_and(|w| w >> (tx.index() % 64) & 1 != 0)
+    /// The reached transactions in `from..to`, in order.
+    fn reached_in(&self, from: usize, to: usize) -> impl Iterator<Item = usize> + '_ {
+        let words = (from / 64).max(self.reached_words.start)
+            ..to.div_ceil(64).min(self.reached_words.end).max(from / 64);
+        words
+            .clone()
+            .zip(&self.reached[words])
+            .flat_map(|(w, &word)| {
+                std::iter::successors((word != 0).then_some(word), |b| {
+                    Some(b & (b - 1)).filter(|&rest| rest != 0)
+                })
+                .map(move |b| w * 64 + b.trailing_zeros() as usize)
+            })
+            .filter(move |&tx| from <= tx && tx < to)
     }
 
     /// The hop of output `out` when it is tainted and no stop rule ends its taint before its
@@ -117,7 +127,7 @@ pub fn poison_reach_with(
     sweep: Sweep,
 ) -> PoisonReach {
     let seeds = seed_outputs(&merge_seeds(ds, seeds));
-    Reach::find(ds, rules, &seeds, sweep)
+    Reach::find(ds, rules, &StopScripts::new(ds, rules), &seeds, sweep)
 }
 
 /// Forward poison trace; falls back to the general walk for seeds of zero amount (their
@@ -139,8 +149,9 @@ pub fn trace_forward_poison_with(
         return trace_forward_general(ds, seeds, &Poison, rules);
     }
     let outputs = seed_outputs(&merged);
-    let reach = Reach::find(ds, rules, &outputs, sweep);
-    Rows::build(ds, rules, &outputs, &reach)
+    let stop_scripts = StopScripts::new(ds, rules);
+    let reach = Reach::find(ds, rules, &stop_scripts, &outputs, sweep);
+    Rows::build(ds, rules, &stop_scripts, &outputs, &reach)
 }
 
 fn seed_outputs(merged: &BTreeMap<OutIx, u64>) -> Vec<OutIx> {
@@ -162,7 +173,7 @@ struct Reach<'a> {
     end_height: Option<u32>,
     max_degree: Option<u32>,
     /// The stop scripts, when the rules have any.
-    stops: Option<StopScripts>,
+    stops: Option<&'a StopScripts>,
     /// The seed outputs, sorted, and the first and last of them.
     seeds: &'a [OutIx],
     seed_range: (usize, usize),
@@ -179,6 +190,7 @@ impl<'a> Reach<'a> {
     fn find(
         ds: &'a Dataset,
         rules: &'a StopRules,
+        stop_scripts: &'a StopScripts,
         seeds: &'a [OutIx],
         sweep: Sweep,
     ) -> PoisonReach {
@@ -190,7 +202,7 @@ impl<'a> Reach<'a> {
             min_value: rules.min_value,
             end_height: rules.end_height,
             max_degree: rules.max_degree,
-            stops: (!rules.stops.is_empty()).then(|| StopScripts::new(ds, rules)),
+            stops: (!rules.stops.is_empty()).then_some(stop_scripts),
             seeds,
             seed_range: match (seeds.first(), seeds.last()) {
                 (Some(lo), Some(hi)) => (lo.index(), hi.index()),
@@ -337,24 +349,13 @@ impl<'a> Reach<'a> {
     /// reached in `from..resume`. (Spenders queued before the sweep are still there.)
     fn requeue(&self, st: &ReachState, queue: &mut TxQueue, from: usize, resume: usize) {
         queue.resume_at(TxIx(resume as u32));
-        let reached = &st.result.reached;
-        let words = from / 64..resume.div_ceil(64).min(reached.len());
-        for (w, &word) in words.clone().zip(&reached[words]) {
-            let mut bits = word;
-            while bits != 0 {
-                let tx = w * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                if tx < from || tx >= resume {
-                    continue;
-                }
-                for out in self.cols.outputs(tx) {
-                    let spender = self.cols.out_spent_by[out] as usize;
-                    if st.result.flowing[out] != 0
-                        && spender >= resume
-                        && spender < self.tx_count as usize
-                    {
-                        queue.insert(TxIx(spender as u32));
+        for tx in st.result.reached_in(from, resume) {
+            for out in self.cols.outputs(tx) {
+                match self.spender(out) {
+                    Some(s) if s >= resume && st.result.flowing[out] != 0 => {
+                        queue.insert(TxIx(s as u32));
                     }
+                    _ => {}
                 }
             }
         }
@@ -435,7 +436,7 @@ impl<'a> Reach<'a> {
         if value == 0 || value < self.min_value || hop >= self.max_hops {
             return false;
         }
-        if let Some(stops) = &self.stops {
+        if let Some(stops) = self.stops {
             if hop >= 1 && stops.contains(ScriptId(self.cols.out_script[out])) {
                 return false;
             }
@@ -467,7 +468,7 @@ type SeedRows = (usize, Option<usize>);
 struct Rows<'a> {
     ds: &'a Dataset,
     rules: &'a StopRules,
-    stop_scripts: StopScripts,
+    stop_scripts: &'a StopScripts,
     reach: &'a PoisonReach,
     result: TraceResult,
     seeds: FxHashMap<OutIx, SeedRows>,
@@ -480,6 +481,7 @@ impl<'a> Rows<'a> {
     fn build(
         ds: &'a Dataset,
         rules: &'a StopRules,
+        stop_scripts: &'a StopScripts,
         seeds: &[OutIx],
         reach: &'a PoisonReach,
     ) -> TraceResult {
@@ -492,7 +494,7 @@ impl<'a> Rows<'a> {
         let mut rows = Rows {
             ds,
             rules,
-            stop_scripts: StopScripts::new(ds, rules),
+            stop_scripts,
             reach,
             result,
             seeds: FxHashMap::default(),
@@ -514,14 +516,11 @@ impl<'a> Rows<'a> {
         // Then the reached transactions in order; input values and marks are random reads, so
         // those of a transaction a few ahead are loaded first.
         let mut reached = Vec::with_capacity(reach.txs as usize);
-        let words = reach.reached_words.clone();
-        for (w, &word) in words.clone().zip(&reach.reached[words]) {
-            let mut bits = word;
-            while bits != 0 {
-                reached.push(TxIx((w * 64 + bits.trailing_zeros() as usize) as u32));
-                bits &= bits - 1;
-            }
-        }
+        reached.extend(
+            reach
+                .reached_in(0, ds.tx_count() as usize)
+                .map(|t| TxIx(t as u32)),
+        );
         let cols = ds.graph_columns();
         for (k, &tx) in reached.iter().enumerate() {
             if let Some(&ahead) = reached.get(k + PREFETCH_AHEAD) {
@@ -644,7 +643,7 @@ impl<'a> Rows<'a> {
             hop,
             tainted: amount,
         });
-        match fate(self.ds, self.rules, &self.stop_scripts, out, hop, amount) {
+        match fate(self.ds, self.rules, self.stop_scripts, out, hop, amount) {
             Fate::End(bucket, label) => {
                 debug_assert!(
                     matches!(bucket, Bucket::Unspent | Bucket::Burned)

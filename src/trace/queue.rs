@@ -81,23 +81,24 @@ impl TxQueue {
         }
     }
 
-    /// Forward queue only: drop every transaction below `from`, move the cursor there, and
-    /// count what remains.
+    /// Forward queue only: drop every transaction below `from` and move the cursor there (work
+    /// proportional to the words dropped, not to the queue).
     pub fn resume_at(&mut self, from: TxIx) {
         debug_assert!(self.forward);
         let (w, b) = (from.index() / 64, from.index() % 64);
         let n = self.words.len();
+        let mut dropped = 0;
         for word in &mut self.words[self.cursor.min(w).min(n)..w.min(n)] {
+            dropped += word.count_ones() as usize;
             *word = 0;
         }
         if let Some(word) = self.words.get_mut(w) {
-            *word &= !((1u64 << b) - 1);
+            let below = *word & ((1u64 << b) - 1);
+            dropped += below.count_ones() as usize;
+            *word &= !below;
         }
-        self.cursor = w.min(self.words.len().saturating_sub(1));
-        self.len = self.words[self.cursor..]
-            .iter()
-            .map(|x| x.count_ones() as usize)
-            .sum();
+        self.cursor = self.cursor.max(w.min(n.saturating_sub(1)));
+        self.len -= dropped;
     }
 
     /// The `n`-th next transaction a forward queue would pop (0: the next), looking at most a

@@ -27,14 +27,55 @@ pub(super) struct Waiting<T> {
 #[derive(Debug)]
 enum Inner<T> {
     Map(FxHashMap<OutIx, T>),
-    Slots {
-        /// Per output: 1 + the index of its entry in `entries`, or 0.
-        slot: Vec<u32>,
-        entries: Vec<Option<T>>,
-        /// Indices of `entries` emptied by removals, for reuse.
-        free: Vec<u32>,
-        len: usize,
-    },
+    Slots(Slots<T>),
+}
+
+/// A slot per output indexing a slab of values.
+#[derive(Debug)]
+struct Slots<T> {
+    /// Per output: 1 + the index of its entry in `entries`, or 0.
+    slot: Vec<u32>,
+    entries: Vec<Option<T>>,
+    /// Indices of `entries` emptied by removals, for reuse.
+    free: Vec<u32>,
+}
+
+impl<T> Slots<T> {
+    fn len(&self) -> usize {
+        self.entries.len() - self.free.len()
+    }
+
+    fn insert(&mut self, out: OutIx, value: T) {
+        let s = &mut self.slot[out.index()];
+        if *s != 0 {
+            self.entries[*s as usize - 1] = Some(value);
+            return;
+        }
+        let index = match self.free.pop() {
+            Some(i) => {
+                self.entries[i as usize] = Some(value);
+                i
+            }
+            None => {
+                self.entries.push(Some(value));
+                (self.entries.len() - 1) as u32
+            }
+        };
+        *s = index + 1;
+    }
+
+    /// The index in `entries` of `out`'s value, if it waits.
+    fn index(&self, out: OutIx) -> Option<usize> {
+        let s = *self.slot.get(out.index())?;
+        s.checked_sub(1).map(|i| i as usize)
+    }
+
+    fn remove(&mut self, out: OutIx) -> Option<T> {
+        let index = self.index(out)?;
+        self.slot[out.index()] = 0;
+        self.free.push(index as u32);
+        self.entries[index].take()
+    }
 }
 
 impl<T> Waiting<T> {
@@ -50,7 +91,7 @@ impl<T> Waiting<T> {
     pub(super) fn len(&self) -> usize {
         match &self.inner {
             Inner::Map(m) => m.len(),
-            Inner::Slots { len, .. } => *len,
+            Inner::Slots(s) => s.len(),
         }
     }
 
@@ -68,30 +109,7 @@ impl<T> Waiting<T> {
                     self.switch_to_slots();
                 }
             }
-            Inner::Slots {
-                slot,
-                entries,
-                free,
-                len,
-            } => {
-                let s = &mut slot[out.index()];
-                if *s != 0 {
-                    entries[*s as usize - 1] = Some(value);
-                    return;
-                }
-                let index = match free.pop() {
-                    Some(i) => {
-                        entries[i as usize] = Some(value);
-                        i
-                    }
-                    None => {
-                        entries.push(Some(value));
-                        (entries.len() - 1) as u32
-                    }
-                };
-                *s = index + 1;
-                *len += 1;
-            }
+            Inner::Slots(s) => s.insert(out, value),
         }
     }
 
@@ -99,42 +117,25 @@ impl<T> Waiting<T> {
     pub(super) fn remove(&mut self, out: OutIx) -> Option<T> {
         match &mut self.inner {
             Inner::Map(m) => m.remove(&out),
-            Inner::Slots {
-                slot,
-                entries,
-                free,
-                len,
-            } => {
-                let s = slot.get_mut(out.index())?;
-                if *s == 0 {
-                    return None;
-                }
-                let index = *s - 1;
-                *s = 0;
-                *len -= 1;
-                free.push(index);
-                entries[index as usize].take()
-            }
+            Inner::Slots(s) => s.remove(out),
         }
     }
 
     /// Start loading `out`'s slot (a hint for a walk a few transactions ahead; nothing while
     /// the set is a hash map).
     pub(super) fn prefetch_slot(&self, out: OutIx) {
-        if let Inner::Slots { slot, .. } = &self.inner {
-            if let Some(s) = slot.get(out.index()) {
-                prefetch(s);
+        if let Inner::Slots(s) = &self.inner {
+            if let Some(slot) = s.slot.get(out.index()) {
+                prefetch(slot);
             }
         }
     }
 
     /// Start loading `out`'s entry, when it waits (its slot should be in cache by now).
     pub(super) fn prefetch_entry(&self, out: OutIx) {
-        if let Inner::Slots { slot, entries, .. } = &self.inner {
-            if let Some(&s) = slot.get(out.index()) {
-                if let Some(e) = s.checked_sub(1).and_then(|i| entries.get(i as usize)) {
-                    prefetch(e);
-                }
+        if let Inner::Slots(s) = &self.inner {
+            if let Some(e) = s.index(out).and_then(|i| s.entries.get(i)) {
+                prefetch(e);
             }
         }
     }
@@ -145,19 +146,15 @@ impl<T> Waiting<T> {
             return;
         };
         let map = std::mem::take(map);
-        let mut slot = vec![0u32; self.outputs as usize];
-        let mut entries = Vec::with_capacity(map.len() * 2);
-        let len = map.len();
-        for (out, value) in map {
-            entries.push(Some(value));
-            slot[out.index()] = entries.len() as u32;
-        }
-        self.inner = Inner::Slots {
-            slot,
-            entries,
+        let mut slots = Slots {
+            slot: vec![0u32; self.outputs as usize],
+            entries: Vec::with_capacity(map.len() * 2),
             free: Vec::new(),
-            len,
         };
+        for (out, value) in map {
+            slots.insert(out, value);
+        }
+        self.inner = Inner::Slots(slots);
     }
 }
 
@@ -188,7 +185,7 @@ mod tests {
             }
             assert_eq!(set.len(), model.len());
         }
-        assert!(matches!(set.inner, Inner::Slots { .. }), "the set switched");
+        assert!(matches!(set.inner, Inner::Slots(_)), "the set switched");
         for (out, value) in model {
             assert_eq!(set.remove(out), Some(value));
         }
