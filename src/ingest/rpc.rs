@@ -2,9 +2,13 @@
 //! does), and `ingest --rpc`, which fetches raw blocks with several requests in flight, parses
 //! them with the same parser as the blk path and writes the same store.
 
+mod feed;
+
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use feed::Fed;
 
 use bitcoin::hashes::Hash;
 use bitcoincore_rpc::{Client, RpcApi};
@@ -17,10 +21,12 @@ use crate::store::{DatasetWriter, PartitionPolicy, StoreError};
 
 /// Requests in flight while fetching blocks.
 const FETCHERS: usize = 8;
-/// Most blocks fetched per round.
-const ROUND_MAX: usize = 1024;
-/// Bytes of blocks aimed at per round.
-const ROUND_BYTES: u64 = 8 << 20;
+/// Block hashes asked for in one REST `headers` request (Bitcoin Core answers up to 2,000).
+const HASH_CHUNK: usize = 1000;
+/// Bytes of stored blocks whose rows go to the encoders together.
+const SEND_BYTES: u64 = 8 << 20;
+/// Fewest bytes of stored blocks handed to the encoders while the writer waits for the next one.
+const IDLE_SEND_BYTES: u64 = 1 << 20;
 /// Attempts of a call that fails for a transient reason.
 const ATTEMPTS: u32 = 5;
 
@@ -447,7 +453,7 @@ pub struct RpcIngest {
     pub policy: PartitionPolicy,
     /// How long one request may take before it is retried.
     pub timeout: Duration,
-    /// Set (by a signal handler) to stop after the round being fetched: what was fetched is
+    /// Set (by a signal handler) to stop once the blocks being fetched are in: what was stored is
     /// committed and the run returns normally.
     pub stop: Option<&'static std::sync::atomic::AtomicBool>,
     /// Use the node's REST interface for blocks and headers when it answers (`-rest`).
@@ -584,67 +590,69 @@ fn ingest_rpc_with(
     }
     let mut block_bytes = 0u64;
     let mweb = job.chain.has_mweb();
-    // The fetchers run one round ahead of the writer: the node serves round k+1 while round k
-    // is written.
-    std::thread::scope(|scope| -> Result<(), RpcError> {
-        type Round = Result<(Vec<u32>, Vec<ParsedBlock>), RpcError>;
-        // Up to 4 rounds (~32 MB) wait for the writer, so fetching goes on while it commits.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Round>(4);
-        let fetchers = &mut fetchers;
-        let heights = &heights;
-        scope.spawn(move || {
-            // Rounds of about ROUND_BYTES, growing at most twofold: small enough that fetching,
-            // writing and address rendering overlap on chains of big blocks, large enough to
-            // amortize a round's set-up on small ones.
-            let (mut at, mut len) = (0, FETCHERS);
-            let fetch_started = Instant::now();
-            while at < heights.len() && !job.stop.is_some_and(|s| s.load(Relaxed)) {
-                let round = &heights[at..(at + len).min(heights.len())];
-                at += round.len();
-                let fetched = fetch_round(fetchers, &node, round, mweb);
-                if let Ok(blocks) = &fetched {
-                    let bytes: u64 = blocks.iter().map(|b| b.size as u64).sum();
-                    let by_bytes = (round.len() as u64 * ROUND_BYTES) / bytes.max(1);
-                    len = by_bytes
-                        .min(2 * round.len() as u64)
-                        .clamp(FETCHERS as u64, ROUND_MAX as u64)
-                        as usize;
-                }
-                let failed = fetched.is_err();
-                tracing::trace!(blocks = round.len(), elapsed = ?fetch_started.elapsed(), "round fetched");
-                if tx.send(fetched.map(|b| (round.to_vec(), b))).is_err() || failed {
-                    return;
-                }
-            }
-            tracing::debug!(elapsed = ?fetch_started.elapsed(), "every round fetched");
+    // Each fetcher takes the next block nobody took; the writer stores each block as soon as it
+    // and every block below it are there.
+    let hashes: Vec<OnceLock<Option<Vec<String>>>> = (0..heights.len().div_ceil(HASH_CHUNK))
+        .map(|_| OnceLock::new())
+        .collect();
+    let url = node.url();
+    let fetch = |fetcher: &mut Fetcher, i: usize| -> Result<ParsedBlock, RpcError> {
+        let chunk = i / HASH_CHUNK;
+        let chunk_hashes = hashes[chunk].get_or_init(|| {
+            let first = chunk * HASH_CHUNK;
+            hashes_of(
+                fetcher,
+                &heights[first..(first + HASH_CHUNK).min(heights.len())],
+            )
         });
-        let (mut waited, mut stored) = (Duration::ZERO, Duration::ZERO);
-        loop {
-            let t0 = Instant::now();
-            let Ok(fetched) = rx.recv() else { break };
-            let t1 = Instant::now();
-            // A stop request wins over whatever the fetchers met after it (a node shutting down).
-            if job.stop.is_some_and(|s| s.load(Relaxed)) {
-                notes.push("stopped on request; the next run continues from here".into());
-                break;
+        fetch_block(
+            fetcher,
+            url,
+            heights[i],
+            chunk_hashes.as_ref().map(|h| h[i % HASH_CHUNK].as_str()),
+            mweb,
+        )
+    };
+    let (mut unsent, mut unsent_bytes) = (Vec::new(), 0u64);
+    let mut stored = Duration::ZERO;
+    let fetch_started = Instant::now();
+    let consumed = feed::fetch_in_order(
+        &mut fetchers,
+        heights.len(),
+        fetch,
+        |block| block.size as u64,
+        job.stop,
+        |fed| {
+            let t = Instant::now();
+            let idle = matches!(fed, Fed::Idle);
+            match fed {
+                Fed::Item(i, block) => {
+                    block_bytes += block.size as u64;
+                    unsent_bytes += block.size as u64;
+                    writer.push_block(heights[i], &block)?;
+                    on_block(1);
+                    unsent.push(block);
+                }
+                // Hand rows to the encoders while blocks are on their way, but not in slivers.
+                Fed::Idle if unsent_bytes < IDLE_SEND_BYTES => return Ok(()),
+                Fed::Idle => {}
             }
-            let (round, blocks) = fetched?;
-            for (height, block) in round.iter().zip(&blocks) {
-                block_bytes += block.size as u64;
-                writer.push_block(*height, block)?;
-                on_block(1);
+            if idle || unsent_bytes >= SEND_BYTES {
+                writer.send_to_encoders()?;
+                // Freeing blocks' many small allocations is work too: not on the writer's thread.
+                let blocks = std::mem::take(&mut unsent);
+                rayon::spawn(move || drop(blocks));
+                unsent_bytes = 0;
             }
-            writer.send_to_encoders()?;
-            waited += t1 - t0;
-            stored += t1.elapsed();
-        }
-        tracing::debug!(
-            ?waited,
-            ?stored,
-            "writer: time waiting for fetched blocks, time storing them"
-        );
-        Ok(())
-    })?;
+            stored += t.elapsed();
+            Ok(())
+        },
+    )?;
+    if consumed < heights.len() {
+        notes.push("stopped on request; the next run continues from here".into());
+    }
+    writer.send_to_encoders()?;
+    tracing::debug!(elapsed = ?fetch_started.elapsed(), ?stored, "blocks fetched and stored");
     let t = Instant::now();
     let (manifest, added, writer) = if keep && writer.added().partitions == 0 {
         let (manifest, added) = writer.checkpoint()?;
@@ -722,16 +730,19 @@ fn rest_available(fetcher: &mut Fetcher) -> bool {
 
 /// The hashes of the blocks at `heights` (consecutive) from one REST `headers` request after
 /// the first hash (Bitcoin Core's `/rest/headers/N/HASH.bin`, or the `?count=N` form of Core
-/// 24+); `None` without REST, when the request fails, or when the node's chain moved meanwhile:
-/// the fetchers then ask `getblockhash` for each height.
-fn round_hashes(fetcher: &mut Fetcher, heights: &[u32]) -> Result<Option<Vec<String>>, RpcError> {
-    let Some(&first) = heights.first() else {
-        return Ok(Some(Vec::new()));
+/// 24+); `None` without REST, when a request fails, or when the node's chain moved meanwhile:
+/// the fetchers then ask `getblockhash` for each height, which names any error.
+fn hashes_of(fetcher: &mut Fetcher, heights: &[u32]) -> Option<Vec<String>> {
+    let &first = heights.first()?;
+    fetcher.rest.as_ref()?;
+    let first_hash = match fetcher.node.block_hash(first) {
+        Ok(hash) => hash,
+        Err(e) => {
+            tracing::debug!(error = %e, "getblockhash for REST headers failed");
+            return None;
+        }
     };
-    let Some(rest) = &mut fetcher.rest else {
-        return Ok(None);
-    };
-    let first_hash = fetcher.node.block_hash(first)?;
+    let rest = fetcher.rest.as_mut()?;
     let n = heights.len();
     let paths = [
         format!("/rest/headers/{n}/{first_hash}.bin"),
@@ -740,7 +751,7 @@ fn round_hashes(fetcher: &mut Fetcher, heights: &[u32]) -> Result<Option<Vec<Str
     for path in &paths {
         match rest.get(path) {
             Ok(bytes) if bytes.len() == 80 * n => {
-                return Ok(Some(
+                return Some(
                     bytes
                         .chunks_exact(80)
                         .map(|h| {
@@ -750,99 +761,46 @@ fn round_hashes(fetcher: &mut Fetcher, heights: &[u32]) -> Result<Option<Vec<Str
                             .to_string()
                         })
                         .collect(),
-                ));
+                );
             }
-            Ok(_) => return Ok(None),
+            Ok(_) => return None,
             Err(e) => tracing::debug!(path, error = %e, "REST headers unavailable"),
         }
     }
-    Ok(None)
+    None
 }
 
-/// Fetch and parse a round of blocks, `FETCHERS` requests in flight; results in height order.
-/// Each fetcher parses what it fetched before asking for the next block, so the node always has
-/// requests to serve while blocks are parsed. Each block must hash to the hash asked for.
-fn fetch_round(
-    fetchers: &mut [Fetcher],
-    url_node: &Node,
-    heights: &[u32],
+/// Fetch and parse the block at `height` (its hash asked of the node unless known); the block
+/// must hash to the hash asked for.
+fn fetch_block(
+    fetcher: &mut Fetcher,
+    url: &str,
+    height: u32,
+    hash: Option<&str>,
     mweb: bool,
-) -> Result<Vec<ParsedBlock>, RpcError> {
-    let hashes = round_hashes(&mut fetchers[0], heights)?;
-    let url = &url_node.url;
-    let fetch_one = |fetcher: &mut Fetcher, i: usize| -> Result<ParsedBlock, RpcError> {
-        let height = heights[i];
-        let hash = match &hashes {
-            Some(hashes) => hashes[i].clone(),
-            None => fetcher.node.block_hash(height)?,
-        };
-        let hash = &hash;
-        let bytes = fetcher.block_bytes(hash)?;
-        let block = parse_block_with(&bytes, mweb).map_err(|source| RpcError::Block {
-            url: url.clone(),
-            height,
-            hash: hash.clone(),
-            source: Box::new(source),
-        })?;
-        if block.hash.to_string() != *hash {
-            return Err(RpcError::Call {
-                url: url.clone(),
-                method: "getblock".into(),
-                detail: format!(
-                    "asked for block {hash} at height {height}, got {}",
-                    block.hash
-                ),
-            });
-        }
-        Ok(block)
+) -> Result<ParsedBlock, RpcError> {
+    let hash = match hash {
+        Some(hash) => hash.to_string(),
+        None => fetcher.node.block_hash(height)?,
     };
-    let mut slots: Vec<Option<Result<ParsedBlock, RpcError>>> =
-        (0..heights.len()).map(|_| None).collect();
-    // Each fetcher takes the next block not yet taken, so all stay busy to the round's end.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        let (fetch_one, next) = (&fetch_one, &next);
-        let handles: Vec<_> = fetchers
-            .iter_mut()
-            .map(|fetcher| {
-                scope.spawn(move || {
-                    // A fetcher stops at its first error (a dead node is not asked again); the
-                    // blocks it did not take are all above its error, so the first error in
-                    // height order is still found.
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Relaxed);
-                        if i >= heights.len() {
-                            break;
-                        }
-                        let r = fetch_one(fetcher, i);
-                        let failed = r.is_err();
-                        done.push((i, r));
-                        if failed {
-                            break;
-                        }
-                    }
-                    done
-                })
-            })
-            .collect();
-        for h in handles {
-            for (i, r) in h.join().expect("a fetcher panicked") {
-                slots[i] = Some(r);
-            }
-        }
-    });
-    // The first error in height order, else every block.
-    let mut blocks = Vec::with_capacity(slots.len());
-    for slot in slots {
-        match slot {
-            Some(Ok(block)) => blocks.push(block),
-            Some(Err(e)) => return Err(e),
-            // Only above an error: untaken blocks lie above every taken one.
-            None => continue,
-        }
+    let bytes = fetcher.block_bytes(&hash)?;
+    let block = parse_block_with(&bytes, mweb).map_err(|source| RpcError::Block {
+        url: url.to_string(),
+        height,
+        hash: hash.clone(),
+        source: Box::new(source),
+    })?;
+    if block.hash.to_string() != hash {
+        return Err(RpcError::Call {
+            url: url.to_string(),
+            method: "getblock".into(),
+            detail: format!(
+                "asked for block {hash} at height {height}, got {}",
+                block.hash
+            ),
+        });
     }
-    Ok(blocks)
+    Ok(block)
 }
 
 /// A cookie path given, or the chain's default one.
