@@ -1,5 +1,5 @@
 //! Trace throughput: every model on a generated payments chain (`FUNDTRACE_BENCH_TXS`, default
-//! 1,000,000 transactions), and a batch of cases on 1 and 2 threads.
+//! 1,000,000 transactions), and a batch of cases under each model on 1 and 2 threads.
 //!
 //! Run: `cargo bench --bench trace`. The same poison reach computed by DuckDB's recursive SQL
 //! over the store's Parquet: `python3 benches/duckdb_poison.py DATASET TX_IX [--hops]` (the
@@ -134,15 +134,23 @@ fn poison_reach(bencher: Bencher) {
         .bench(|| fundtrace::trace::poison_walk::poison_reach(&load.dataset, &seeds, &rules).txs());
 }
 
-/// A batch of 8 haircut cases (seeds in 8 different transactions) on 1 and 2 threads.
-#[divan::bench(args = [1, 2], sample_count = 5)]
-fn batch_of_cases(bencher: Bencher, threads: usize) {
+/// A batch of 8 cases (seeds in 8 different transactions, dust limit 10,000) under each model,
+/// on 1 and 2 threads: `MODEL/THREADS`.
+#[divan::bench(
+    args = [
+        "poison/1", "poison/2", "haircut/1", "haircut/2", "fifo/1", "fifo/2", "lifo/1",
+        "lifo/2", "tiho/1", "tiho/2",
+    ],
+    sample_count = 5
+)]
+fn batch_of_cases(bencher: Bencher, model_threads: &str) {
     let load = load();
+    let (model, threads) = model_threads.split_once('/').unwrap();
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(threads.parse().unwrap())
         .build()
         .unwrap();
-    let policy = by_name("haircut").unwrap();
+    let policy = by_name(model).unwrap();
     let first = load.seed_tx.0;
     let cases: Vec<Vec<SeedOutput>> = (0..8).map(|i| seeds(load, TxIx(first + i * 50))).collect();
     let rules = rules();
