@@ -177,11 +177,16 @@ impl TraceResult {
     /// machine has; [`TraceResult::shrink`] gives back what the walk did not use.
     pub fn reserved_for(ds: &Dataset) -> TraceResult {
         const CAP: u64 = 1 << 24;
-        let rows = ds.output_count().min(CAP) as usize;
+        let rows = ds.output_count().min(CAP);
+        TraceResult::with_row_capacity(rows, rows, rows)
+    }
+
+    /// An empty result whose row vectors reserve room for the given numbers of rows.
+    pub(super) fn with_row_capacity(flows: u64, endpoints: u64, edges: u64) -> TraceResult {
         TraceResult {
-            flows: Vec::with_capacity(rows),
-            endpoints: Vec::with_capacity(rows),
-            edges: Vec::with_capacity(rows),
+            flows: Vec::with_capacity(flows as usize),
+            endpoints: Vec::with_capacity(endpoints as usize),
+            edges: Vec::with_capacity(edges as usize),
             ..TraceResult::default()
         }
     }

@@ -461,6 +461,10 @@ impl<'a> Reach<'a> {
     }
 }
 
+/// Most rows reserved up front per vector (2^26: 1 GiB of address space for flows and edges, 3
+/// GiB for endpoints); a trace with more grows its vectors.
+const RESERVE_CAP: u64 = 1 << 26;
+
 /// Where a seed's own flow and endpoint rows are (seeds are placed first, so these never move).
 type SeedRows = (usize, Option<usize>);
 
@@ -485,7 +489,25 @@ impl<'a> Rows<'a> {
         seeds: &[OutIx],
         reach: &'a PoisonReach,
     ) -> TraceResult {
-        let mut result = TraceResult::reserved_for(ds);
+        // The reached transactions, and bounds on their rows: an output gives at most a flow
+        // and an endpoint, a transaction a fee, and each (input, output) pair an edge. Rows are
+        // reserved to those bounds, since a vector that outgrew its huge-page buffer would be
+        // copied into fresh small pages (the advice splits the mapping, so `mremap` cannot
+        // move it). Reserved and untouched memory costs nothing.
+        let cols = ds.graph_columns();
+        let mut reached = Vec::with_capacity(reach.txs as usize);
+        let (mut outputs, mut pairs) = (seeds.len() as u64, 0u64);
+        for t in reach.reached_in(0, ds.tx_count() as usize) {
+            let n_out = cols.outputs(t).len() as u64;
+            outputs += n_out;
+            pairs += cols.inputs(t).len() as u64 * n_out;
+            reached.push(TxIx(t as u32));
+        }
+        let mut result = TraceResult::with_row_capacity(
+            outputs.min(RESERVE_CAP),
+            (outputs + reach.txs).min(RESERVE_CAP),
+            pairs.min(RESERVE_CAP),
+        );
         // Poison fills its rows densely: huge pages halve its time (measured; the general
         // walk's sparser rows got slower with them, so it does without).
         result.flows = huge_pages(result.flows);
@@ -515,13 +537,6 @@ impl<'a> Rows<'a> {
         }
         // Then the reached transactions in order; input values and marks are random reads, so
         // those of a transaction a few ahead are loaded first.
-        let mut reached = Vec::with_capacity(reach.txs as usize);
-        reached.extend(
-            reach
-                .reached_in(0, ds.tx_count() as usize)
-                .map(|t| TxIx(t as u32)),
-        );
-        let cols = ds.graph_columns();
         for (k, &tx) in reached.iter().enumerate() {
             if let Some(&ahead) = reached.get(k + PREFETCH_AHEAD) {
                 ds.prefetch_input_values(ahead);
@@ -534,6 +549,12 @@ impl<'a> Rows<'a> {
             rows.visit(tx);
         }
         rows.result.txs_visited = reach.txs;
+        debug_assert!(
+            rows.result.flows.len() as u64 <= outputs
+                && rows.result.endpoints.len() as u64 <= outputs + reach.txs
+                && rows.result.edges.len() as u64 <= pairs,
+            "rows within their bounds"
+        );
         let Rows {
             result,
             mut dropped_flows,
