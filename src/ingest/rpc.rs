@@ -453,8 +453,8 @@ pub struct RpcIngest {
     pub policy: PartitionPolicy,
     /// How long one request may take before it is retried.
     pub timeout: Duration,
-    /// Set (by a signal handler) to stop once the blocks being fetched are in: what was stored is
-    /// committed and the run returns normally.
+    /// Set (by a signal handler) to stop: requests in flight finish and are dropped, what was
+    /// stored before is committed, and the run returns normally.
     pub stop: Option<&'static std::sync::atomic::AtomicBool>,
     /// Use the node's REST interface for blocks and headers when it answers (`-rest`).
     pub rest: bool,

@@ -461,9 +461,9 @@ impl<'a> Reach<'a> {
     }
 }
 
-/// Most rows reserved up front per vector (2^26: 1 GiB of address space for flows and edges, 3
-/// GiB for endpoints); a trace with more grows its vectors.
-const RESERVE_CAP: u64 = 1 << 26;
+/// Most rows reserved up front per vector (2^25: 768 MiB of address space for flows and for
+/// edges, 1.5 GiB for endpoints); a trace with more grows its vectors.
+const RESERVE_CAP: u64 = 1 << 25;
 
 /// Where a seed's own flow and endpoint rows are (seeds are placed first, so these never move).
 type SeedRows = (usize, Option<usize>);

@@ -1,7 +1,7 @@
 //! Items fetched by several workers at once and handed to one consumer in index order, each as
 //! soon as it and every item below it are there. There are no rounds, so no slowest block holds
 //! up the others: each worker takes the next index nobody took, and stays ahead of the consumer
-//! by a bounded number of bytes.
+//! by about a bounded number of bytes.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
@@ -9,7 +9,8 @@ use std::sync::mpsc::{channel, TryRecvError};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Bytes fetched and not yet consumed past which workers wait. A worker may still take one of
+/// Bytes fetched and not yet consumed past which workers wait to take more: a bound up to the
+/// items in flight, since each worker checks before it fetches. A worker may still take one of
 /// the next `workers` indices the consumer needs, so the item it waits for is always fetched.
 pub(super) const AHEAD_BYTES: u64 = 32 << 20;
 
@@ -59,6 +60,21 @@ impl SharedWindow {
     }
 }
 
+/// Closes the window when dropped: always for the consumer, on a panic only for a worker (the
+/// others then leave instead of waiting for room forever, and the scope re-raises the panic).
+struct CloseOnDrop<'a> {
+    shared: &'a SharedWindow,
+    only_on_panic: bool,
+}
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        if !self.only_on_panic || std::thread::panicking() {
+            self.shared.close();
+        }
+    }
+}
+
 /// Fetch items `0..n` with `workers` in parallel (`fetch(worker, index)`) and hand each to
 /// `consume` in index order, with [`Fed::Idle`] whenever the next one is not there yet.
 ///
@@ -92,28 +108,40 @@ pub(super) fn fetch_in_order<W: Send, T: Send, E: Send>(
             (&fetch, &size, &next, &lowest_error, &shared);
         for worker in workers.iter_mut() {
             let tx = tx.clone();
-            scope.spawn(move || loop {
-                if stopped() {
-                    return;
-                }
-                let i = next.fetch_add(1, Relaxed);
-                if i >= n || i > lowest_error.load(Relaxed) || !shared.wait_for_room(i, slack) {
-                    return;
-                }
-                let fetched = fetch(worker, i);
-                match &fetched {
-                    Ok(item) => shared.lock().ahead += size(item),
-                    Err(_) => {
-                        lowest_error.fetch_min(i, Relaxed);
+            scope.spawn(move || {
+                let _close = CloseOnDrop {
+                    shared,
+                    only_on_panic: true,
+                };
+                loop {
+                    if stopped() {
+                        return;
                     }
-                }
-                let failed = fetched.is_err();
-                if tx.send((i, fetched)).is_err() || failed {
-                    return;
+                    let i = next.fetch_add(1, Relaxed);
+                    if i >= n || i > lowest_error.load(Relaxed) || !shared.wait_for_room(i, slack) {
+                        return;
+                    }
+                    let fetched = fetch(worker, i);
+                    match &fetched {
+                        Ok(item) => shared.lock().ahead += size(item),
+                        Err(_) => {
+                            lowest_error.fetch_min(i, Relaxed);
+                        }
+                    }
+                    let failed = fetched.is_err();
+                    if tx.send((i, fetched)).is_err() || failed {
+                        return;
+                    }
                 }
             });
         }
         drop(tx);
+        // Workers waiting for room leave once the consumer is gone (returned or panicked);
+        // those fetching find the channel closed.
+        let close = CloseOnDrop {
+            shared,
+            only_on_panic: false,
+        };
         let mut waited = Duration::ZERO;
         let consumed = (|| {
             let mut waiting: BTreeMap<usize, Result<T, E>> = BTreeMap::new();
@@ -153,8 +181,7 @@ pub(super) fn fetch_in_order<W: Send, T: Send, E: Send>(
             }
             Ok(consumed)
         })();
-        // Workers waiting for room leave; those fetching find the channel closed.
-        shared.close();
+        drop(close);
         drop(rx);
         tracing::debug!(?waited, "consumer: time waiting for fetched items");
         if let Ok(c) = &consumed {
@@ -261,6 +288,59 @@ mod tests {
             },
         );
         assert_eq!(r, Err("disk full".to_string()));
+    }
+
+    /// Run `feed` on a thread of its own: whether it panicked, or `None` if it hung.
+    fn panicked_within_30_s(feed: impl FnOnce() + Send + 'static) -> Option<bool> {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(feed));
+            let _ = done.send(outcome.is_err());
+        });
+        finished.recv_timeout(Duration::from_secs(30)).ok()
+    }
+
+    /// A worker that panics (a bug) ends the feed with the panic, even while the others wait
+    /// for room and the consumer waits for the item the panicking worker held.
+    #[test]
+    fn a_panicking_worker_ends_the_feed_with_its_panic() {
+        let outcome = panicked_within_30_s(|| {
+            let mut workers = vec![(); 4];
+            let _ = fetch_in_order(
+                &mut workers,
+                10_000,
+                |_, i| {
+                    assert!(i != 5, "a planted worker bug");
+                    Ok::<usize, String>(i)
+                },
+                |_| AHEAD_BYTES,
+                None,
+                |_| Ok(()),
+            );
+        });
+        assert_eq!(outcome, Some(true));
+    }
+
+    /// A consumer that panics ends the feed with the panic, even with workers waiting for room.
+    #[test]
+    fn a_panicking_consumer_ends_the_feed_with_its_panic() {
+        let outcome = panicked_within_30_s(|| {
+            let mut workers = vec![(); 4];
+            let _ = fetch_in_order(
+                &mut workers,
+                10_000,
+                |_, i| Ok::<usize, String>(i),
+                |_| AHEAD_BYTES,
+                None,
+                |fed| {
+                    if let Fed::Item(i, _) = fed {
+                        assert!(i != 5, "a planted consumer bug");
+                    }
+                    Ok(())
+                },
+            );
+        });
+        assert_eq!(outcome, Some(true));
     }
 
     /// After a stop request no more is taken, and what was consumed is a prefix.
