@@ -1141,31 +1141,51 @@ impl DatasetWriter {
         let (o0, o1) = (first.outputs, first.outputs + rows.outputs);
         let values = MappedColumn::<u64>::open(&self.dir, CacheColumn::OutValue, o1)?;
         let scripts = MappedColumn::<u32>::open(&self.dir, CacheColumn::OutScript, o1)?;
-        let mut t = OutputsTable::default();
-        for tx in first.txs..first.txs + rows.txs {
-            let a = self.first_outs.get(tx as usize).expect("committed");
-            let b = self
-                .first_outs
-                .get(tx as usize + 1)
-                .unwrap_or(self.next.outputs);
-            for vout in 0..(b - a) {
-                t.tx_ix.push(tx as u32);
-                t.vout.push(vout as u32);
+        // The columns are independent: built on both cores (this is the serial tail of ingest).
+        let creators = || {
+            let mut tx_ix = Vec::with_capacity(rows.outputs as usize);
+            let mut vout = Vec::with_capacity(rows.outputs as usize);
+            for tx in first.txs..first.txs + rows.txs {
+                let a = self.first_outs.get(tx as usize).expect("committed");
+                let b = self
+                    .first_outs
+                    .get(tx as usize + 1)
+                    .unwrap_or(self.next.outputs);
+                tx_ix.extend(std::iter::repeat_n(tx as u32, (b - a) as usize));
+                vout.extend(0..(b - a) as u32);
             }
-        }
-        t.out_ix = (o0..o1).collect();
-        t.value = values.as_slice()[o0 as usize..].to_vec();
-        t.script_id = scripts.as_slice()[o0 as usize..].to_vec();
-        t.spent_by = self.spent_by[o0 as usize..o1 as usize]
-            .iter()
-            .map(|&s| (s != TxIx::NONE.0).then_some(s))
-            .collect();
-        t.spent_in_pos = positions.pos
-            [(o0 - positions.from) as usize..(o1 - positions.from) as usize]
-            .iter()
-            .map(|&s| (s != u32::MAX).then_some(s))
-            .collect();
-        Ok(t)
+            (tx_ix, vout)
+        };
+        let spent = || {
+            let spent_by = self.spent_by[o0 as usize..o1 as usize]
+                .iter()
+                .map(|&s| (s != TxIx::NONE.0).then_some(s))
+                .collect();
+            let spent_in_pos = positions.pos
+                [(o0 - positions.from) as usize..(o1 - positions.from) as usize]
+                .iter()
+                .map(|&s| (s != u32::MAX).then_some(s))
+                .collect();
+            (spent_by, spent_in_pos)
+        };
+        let copied = || {
+            (
+                (o0..o1).collect(),
+                values.as_slice()[o0 as usize..].to_vec(),
+                scripts.as_slice()[o0 as usize..].to_vec(),
+            )
+        };
+        let ((tx_ix, vout), ((spent_by, spent_in_pos), (out_ix, value, script_id))) =
+            rayon::join(creators, || rayon::join(spent, copied));
+        Ok(OutputsTable {
+            out_ix,
+            tx_ix,
+            vout,
+            value,
+            script_id,
+            spent_by,
+            spent_in_pos,
+        })
     }
 
     fn write_table(
