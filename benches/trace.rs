@@ -141,7 +141,7 @@ fn poison_reach(bencher: Bencher) {
         "poison/1", "poison/2", "haircut/1", "haircut/2", "fifo/1", "fifo/2", "lifo/1",
         "lifo/2", "tiho/1", "tiho/2",
     ],
-    sample_count = 5
+    sample_count = 15
 )]
 fn batch_of_cases(bencher: Bencher, model_threads: &str) {
     let load = load();
