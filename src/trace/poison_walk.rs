@@ -314,15 +314,18 @@ impl<'a> Reach<'a> {
     /// reached ones.
     fn sweep(&self, st: &mut ReachState, from: usize, window: Option<u64>) -> Option<usize> {
         let prev = self.cols.in_prev_out;
-        let first_in = self.cols.tx_first_in;
         let span = window.map_or(u64::MAX, |w| w * DENSE_SPACING);
         let (mut swept, mut hits) = (0u64, 0u64);
         let mut tx = from;
         while tx <= st.horizon && tx < self.tx_count as usize {
             // The inputs' entries are random reads: start those of the inputs a little ahead,
-            // so the loads of many transactions are in flight at once.
+            // as many as this transaction has (so every input's is started), and the loads of
+            // many transactions are in flight at once.
             let flowing = &st.result.flowing;
-            if let Some(&p) = prev.get(first_in[tx] as usize + SWEEP_PREFETCH_INPUTS) {
+            let inputs = self.cols.inputs(tx);
+            let ahead = (inputs.start + SWEEP_PREFETCH_INPUTS).min(prev.len())
+                ..(inputs.end + SWEEP_PREFETCH_INPUTS).min(prev.len());
+            for &p in &prev[ahead] {
                 prefetch(&flowing[(p as usize).min(flowing.len() - 1)]);
             }
             let (hop, flowing_inputs) = self.scan_inputs(flowing, tx);
