@@ -522,7 +522,7 @@ fn a_generated_chain_imported_by_litecoind_ingests_identically_over_rest() {
         manifest["tip"]["height"].as_u64().unwrap(),
         manifest["tip"]["hash"].as_str().unwrap().to_string(),
     );
-    let node = LitecoinNode::start_with_args(
+    let mut node = LitecoinNode::start_with_args(
         false,
         &[
             format!("-loadblock={}", gen.join("blocks/blk00000.dat").display()),
@@ -543,4 +543,78 @@ fn a_generated_chain_imported_by_litecoind_ingests_identically_over_rest() {
     let args = rpc_ingest_args(&node, &by_rpc);
     run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(tree_digest(&by_rpc), tree_digest(&by_blk));
+
+    // The node stops in the middle of an ingest: the run fails naming the node and keeps the
+    // partitions it committed; with the node back, the next run resumes from there and ends
+    // with the dataset a one-shot ingest gives. (Partitions of 2,000 blocks: the first holds
+    // every payment, and the stop falls while a later one is being fetched.)
+    let (interrupted, one_shot) = (tmp.path().join("interrupted"), tmp.path().join("one-shot"));
+    let mut args = rpc_ingest_args(&node, &interrupted);
+    args.extend(["--partition-blocks".to_string(), "2000".to_string()]);
+    let mut child = fundtrace()
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while manifest_tip(&interrupted).is_none_or(|h| h < 1999) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the ingest ended before its first partition was committed"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no partition committed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    node.stop();
+    let failed = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    let committed = manifest_tip(&interrupted).unwrap();
+    assert!(
+        !failed.status.success() && committed < tip,
+        "the node stopped before the ingest ended (at {committed} of {tip}): {stderr}"
+    );
+    assert!(
+        stderr.contains(&node.url) && stderr.contains("is the node running"),
+        "{stderr}"
+    );
+    assert_eq!(
+        (committed + 1) % 2000,
+        0,
+        "only whole partitions are committed"
+    );
+    eprintln!(
+        "node stopped with {committed} of {tip} blocks committed: {}",
+        stderr.lines().last().unwrap_or_default()
+    );
+    node.restart();
+    // Restarted, the node reads its -loadblock file again, and counts as syncing till it is done.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while node.call("getblockchaininfo", &[])["initialblockdownload"] != json!(false) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the node stays in IBD"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let resumed = run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        resumed.contains(&format!("({}..={tip})", committed + 1)),
+        "{resumed}"
+    );
+    run_ok(&[
+        "ingest",
+        "--blocks-dir",
+        gen.join("blocks").to_str().unwrap(),
+        "--chain",
+        "litecoin-regtest",
+        "--partition-blocks",
+        "2000",
+        "--out",
+        one_shot.to_str().unwrap(),
+    ]);
+    assert_eq!(tree_digest(&interrupted), tree_digest(&one_shot));
 }

@@ -272,6 +272,17 @@ impl Node {
                     attempts,
                 }
             }
+            RestError::Status { status, body } if dropped_by_the_node(status, &body) => {
+                RpcError::Call {
+                    url: self.url.clone(),
+                    method: format!("REST {what}"),
+                    detail: format!(
+                        "the node dropped the request ({attempts} attempts; HTTP {status} \
+                         Unhandled request), as it does while shutting down: check that it \
+                         runs, then run ingest again, which resumes from what was committed"
+                    ),
+                }
+            }
             e => RpcError::Call {
                 url: self.url.clone(),
                 method: format!("REST {what}"),
@@ -348,11 +359,13 @@ mod tests {
         }
     }
 
-    /// A full work queue (HTTP 503) is retried like an RPC call; a 404 is not.
+    /// A full work queue (HTTP 503) and a request dropped by a node shutting down (HTTP 500
+    /// "Unhandled request") are retried like an RPC call; a 404 is not.
     #[test]
     fn rest_requests_retry_transient_failures_only() {
         let url = super::super::rest::tests::serve(vec![
             b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy",
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 17\r\n\r\nUnhandled request",
             b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nblock",
             b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnone",
         ]);
@@ -694,7 +707,8 @@ impl Fetcher {
     }
 
     /// A REST request, retried like an RPC call when it fails for a transient reason (a timeout,
-    /// a broken connection, HTTP 503 from a full work queue): `ATTEMPTS` tries with backoff.
+    /// a broken connection, HTTP 503 from a full work queue, a request the node dropped while
+    /// shutting down): `ATTEMPTS` tries with backoff.
     fn rest_get(&mut self, what: &str, path: &str) -> Result<Vec<u8>, RpcError> {
         let rest = self.rest.as_mut().expect("REST is on");
         let mut delay = Duration::from_millis(200);
@@ -704,7 +718,9 @@ impl Fetcher {
                 Err(e) => {
                     let transient = match &e {
                         RestError::Io(io) => io.kind() != std::io::ErrorKind::ConnectionRefused,
-                        RestError::Status { status, .. } => *status == 503,
+                        RestError::Status { status, body } => {
+                            *status == 503 || dropped_by_the_node(*status, body)
+                        }
                         RestError::Malformed(_) => false,
                     };
                     if !transient || attempt == ATTEMPTS {
@@ -718,6 +734,12 @@ impl Fetcher {
         }
         unreachable!("the last attempt returns")
     }
+}
+
+/// A request the node's HTTP server dropped without an answer: Bitcoin Core replies 500
+/// "Unhandled request" then, as it does for requests in flight while it shuts down.
+fn dropped_by_the_node(status: u16, body: &str) -> bool {
+    status == 500 && body.contains("Unhandled request")
 }
 
 /// Whether the node answers REST requests (it runs with `-rest`).
