@@ -160,7 +160,8 @@ pub struct IngestArgs {
     #[arg(long, value_name = "N", help_heading = "RPC")]
     pub confirmations: Option<u32>,
     /// Keep ingesting new blocks as the node gets them, polling every --poll-secs, until
-    /// interrupted (Ctrl-C or SIGTERM: requests in flight finish, what was stored is committed, and the store stays consistent).
+    /// interrupted (Ctrl-C or SIGTERM: requests in flight finish, what was stored is committed,
+    /// and the store stays consistent).
     #[arg(long, requires = "rpc", help_heading = "RPC")]
     pub follow: bool,
     /// Seconds between polls of the node with --follow.

@@ -637,20 +637,20 @@ fn ingest_rpc_with(
         job.stop,
         |fed| {
             let t = Instant::now();
-            let idle = matches!(fed, Fed::Idle);
-            match fed {
+            // Rows go to the encoders every SEND_BYTES, and while blocks are on their way
+            // (but not in slivers).
+            let send_at = match fed {
                 Fed::Item(i, block) => {
                     block_bytes += block.size as u64;
                     unsent_bytes += block.size as u64;
                     writer.push_block(heights[i], &block)?;
                     on_block(1);
                     unsent.push(block);
+                    SEND_BYTES
                 }
-                // Hand rows to the encoders while blocks are on their way, but not in slivers.
-                Fed::Idle if unsent_bytes < IDLE_SEND_BYTES => return Ok(()),
-                Fed::Idle => {}
-            }
-            if idle || unsent_bytes >= SEND_BYTES {
+                Fed::Idle => IDLE_SEND_BYTES,
+            };
+            if unsent_bytes >= send_at {
                 writer.send_to_encoders()?;
                 // Freeing blocks' many small allocations is work too: not on the writer's thread.
                 let blocks = std::mem::take(&mut unsent);

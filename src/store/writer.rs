@@ -1142,7 +1142,7 @@ impl DatasetWriter {
         let values = MappedColumn::<u64>::open(&self.dir, CacheColumn::OutValue, o1)?;
         let scripts = MappedColumn::<u32>::open(&self.dir, CacheColumn::OutScript, o1)?;
         // The columns are independent: built on both cores (this is the serial tail of ingest).
-        let creators = || {
+        let creating_txs = || {
             let mut tx_ix = Vec::with_capacity(rows.outputs as usize);
             let mut vout = Vec::with_capacity(rows.outputs as usize);
             for tx in first.txs..first.txs + rows.txs {
@@ -1176,7 +1176,7 @@ impl DatasetWriter {
             )
         };
         let ((tx_ix, vout), ((spent_by, spent_in_pos), (out_ix, value, script_id))) =
-            rayon::join(creators, || rayon::join(spent, copied));
+            rayon::join(creating_txs, || rayon::join(spent, copied));
         Ok(OutputsTable {
             out_ix,
             tx_ix,
