@@ -9,78 +9,17 @@
 //! Zaif-like chain), with `FUNDTRACE_BENCH_SEED_TX=N` as the seed transaction (default: the
 //! first that is not a coinbase).
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
+use common::trace_load::{batch_cases, load, rules, run_batch, seeds};
 use divan::counter::ItemsCount;
 use divan::Bencher;
-use fundtrace::store::{Dataset, OutIx, TxIx};
-use fundtrace::trace::engine::{trace_forward, SeedOutput, StopRules};
+use fundtrace::trace::engine::{trace_forward, StopRules};
 use fundtrace::trace::policy::by_name;
-use rayon::prelude::*;
 
 mod common;
 
 fn main() {
     divan::main();
     common::print_peak_memory("trace bench");
-}
-
-struct Load {
-    _tmp: Option<tempfile::TempDir>,
-    dataset: Dataset,
-    /// The first non-coinbase transaction: its outputs are the seeds.
-    seed_tx: TxIx,
-}
-
-fn load() -> &'static Load {
-    static LOAD: OnceLock<Load> = OnceLock::new();
-    LOAD.get_or_init(|| {
-        let (tmp, out) = match std::env::var_os("FUNDTRACE_BENCH_DATASET") {
-            Some(dir) => (None, PathBuf::from(dir)),
-            None => {
-                let (tmp, out) = common::ingested(common::bench_txs(1_000_000));
-                (Some(tmp), out)
-            }
-        };
-        let dataset = Dataset::open(&out).unwrap();
-        let seed_tx = match std::env::var("FUNDTRACE_BENCH_SEED_TX") {
-            Ok(n) => TxIx(n.parse().expect("FUNDTRACE_BENCH_SEED_TX is a tx_ix")),
-            Err(_) => (0..dataset.tx_count())
-                .map(TxIx)
-                .find(|&t| !dataset.is_coinbase(t))
-                .unwrap(),
-        };
-        eprintln!(
-            "dataset {} ({} txs); seed tx_ix {}",
-            out.display(),
-            dataset.tx_count(),
-            seed_tx.0
-        );
-        Load {
-            _tmp: tmp,
-            dataset,
-            seed_tx,
-        }
-    })
-}
-
-fn seeds(load: &Load, tx: TxIx) -> Vec<SeedOutput> {
-    let r = load.dataset.tx_outputs(tx);
-    (r.start.0..r.end.0)
-        .map(|o| SeedOutput {
-            out: OutIx(o),
-            amount: load.dataset.value(OutIx(o)),
-        })
-        .collect()
-}
-
-fn rules() -> StopRules {
-    StopRules {
-        max_hops: 1_000,
-        min_value: 10_000,
-        ..StopRules::default()
-    }
 }
 
 fn bench_policy(bencher: Bencher, name: &str, rules: StopRules) {
@@ -151,20 +90,6 @@ fn batch_of_cases(bencher: Bencher, model_threads: &str) {
         .build()
         .unwrap();
     let policy = by_name(model).unwrap();
-    let first = load.seed_tx.0;
-    let cases: Vec<Vec<SeedOutput>> = (0..8).map(|i| seeds(load, TxIx(first + i * 50))).collect();
-    let rules = rules();
-    bencher.bench(|| {
-        pool.install(|| {
-            cases
-                .par_iter()
-                .map(|s| trace_forward(&load.dataset, s, policy.as_ref(), &rules).txs_visited)
-                .sum::<u64>()
-        })
-    });
-}
-
-#[allow(dead_code)]
-fn dataset_dir() -> PathBuf {
-    load().dataset.dir().to_path_buf()
+    let cases = batch_cases(load);
+    bencher.bench(|| run_batch(load, &pool, &cases, policy.as_ref()));
 }

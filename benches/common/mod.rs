@@ -55,3 +55,4 @@ pub fn print_peak_memory(what: &str) {
         );
     }
 }
+pub mod trace_load;
