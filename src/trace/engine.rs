@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap;
 
 use super::policy::{Taint, TaintPolicy, TxValues};
 use super::queue::TxQueue;
+use super::row_pool::RowPool;
 use super::waiting::Waiting;
 use crate::store::{Dataset, InIx, OutIx, ScriptId, TxIx};
 
@@ -169,6 +170,20 @@ pub struct TraceResult {
     pub superseded_seeds: Vec<OutIx>,
 }
 
+/// Row vectors of dropped results, for the next trace of the process.
+static FLOW_ROWS: RowPool<Flow> = RowPool::new();
+static ENDPOINT_ROWS: RowPool<Endpoint> = RowPool::new();
+static EDGE_ROWS: RowPool<Edge> = RowPool::new();
+
+impl Drop for TraceResult {
+    /// Hand the large row vectors to the next trace (see [`row_pool`](super::row_pool)).
+    fn drop(&mut self) {
+        FLOW_ROWS.give(std::mem::take(&mut self.flows));
+        ENDPOINT_ROWS.give(std::mem::take(&mut self.endpoints));
+        EDGE_ROWS.give(std::mem::take(&mut self.edges));
+    }
+}
+
 impl TraceResult {
     /// An empty result whose row vectors reserve room for a walk over `ds` up front: reserved
     /// and untouched memory costs nothing (the OS maps pages when they are first written), and a
@@ -181,22 +196,31 @@ impl TraceResult {
         TraceResult::with_row_capacity(rows, rows, rows)
     }
 
-    /// An empty result whose row vectors reserve room for the given numbers of rows.
+    /// An empty result whose row vectors reserve room for the given numbers of rows (large
+    /// ones taken from the vectors of dropped results, see [`row_pool`](super::row_pool)).
     pub(super) fn with_row_capacity(flows: u64, endpoints: u64, edges: u64) -> TraceResult {
         TraceResult {
-            flows: Vec::with_capacity(flows as usize),
-            endpoints: Vec::with_capacity(endpoints as usize),
-            edges: Vec::with_capacity(edges as usize),
-            ..TraceResult::default()
+            seeded: 0,
+            flows: FLOW_ROWS.take(flows as usize),
+            endpoints: ENDPOINT_ROWS.take(endpoints as usize),
+            edges: EDGE_ROWS.take(edges as usize),
+            txs_visited: 0,
+            superseded_seeds: Vec::new(),
         }
     }
 
-    /// Give back the unused reserve of the row vectors (glibc moves large buffers with
-    /// `mremap`, without copying).
+    /// Give back the unused reserve of a row vector that uses less than half of it (glibc moves
+    /// large buffers with `mremap`, without copying). A vector filled to its bound keeps its
+    /// room, so that it fits the next trace of that size once this result is dropped.
     pub fn shrink(&mut self) {
-        self.flows.shrink_to_fit();
-        self.endpoints.shrink_to_fit();
-        self.edges.shrink_to_fit();
+        fn shrink<T>(v: &mut Vec<T>) {
+            if v.capacity() / 2 > v.len() {
+                v.shrink_to_fit();
+            }
+        }
+        shrink(&mut self.flows);
+        shrink(&mut self.endpoints);
+        shrink(&mut self.edges);
     }
 
     /// Tainted satoshis per bucket.
@@ -223,7 +247,7 @@ struct Pending {
 /// walk that fills hundreds of megabytes of rows then takes one page fault per 2 MiB instead of
 /// one per 4 KiB, which otherwise costs about as much as the walk itself. A hint: ignored
 /// elsewhere, for small buffers, and where THP is off.
-pub(super) fn huge_pages<T>(v: Vec<T>) -> Vec<T> {
+pub(super) fn huge_pages<T>(v: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;
@@ -239,7 +263,6 @@ pub(super) fn huge_pages<T>(v: Vec<T>) -> Vec<T> {
             }
         }
     }
-    v
 }
 
 /// The scripts carrying a stop label, as a bitset over script ids: a walk asks for every tainted

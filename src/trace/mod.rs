@@ -6,5 +6,6 @@ pub mod paths;
 pub mod poison_walk;
 pub mod policy;
 pub mod queue;
+mod row_pool;
 pub mod run;
 mod waiting;

@@ -179,39 +179,37 @@ mod tests {
     fn diamond_ranks_the_wider_branch_first() {
         // Seed 0 (100) splits into 1 (70) and 2 (30); both feed 3. Widest path to 3 goes through
         // 1 (width 70), the second through 2 (width 30).
-        let result = TraceResult {
-            seeded: 100,
-            flows: vec![
-                flow(0, 0, 100),
-                flow(1, 1, 70),
-                flow(2, 1, 30),
-                flow(3, 2, 100),
-            ],
-            edges: vec![
-                Edge {
-                    from: OutIx(0),
-                    to: OutIx(1),
-                    amount: 70,
-                },
-                Edge {
-                    from: OutIx(0),
-                    to: OutIx(2),
-                    amount: 30,
-                },
-                Edge {
-                    from: OutIx(1),
-                    to: OutIx(3),
-                    amount: 70,
-                },
-                Edge {
-                    from: OutIx(2),
-                    to: OutIx(3),
-                    amount: 30,
-                },
-            ],
-            endpoints: vec![end(3, 100)],
-            ..TraceResult::default()
-        };
+        let mut result = TraceResult::default();
+        result.seeded = 100;
+        result.flows = vec![
+            flow(0, 0, 100),
+            flow(1, 1, 70),
+            flow(2, 1, 30),
+            flow(3, 2, 100),
+        ];
+        result.edges = vec![
+            Edge {
+                from: OutIx(0),
+                to: OutIx(1),
+                amount: 70,
+            },
+            Edge {
+                from: OutIx(0),
+                to: OutIx(2),
+                amount: 30,
+            },
+            Edge {
+                from: OutIx(1),
+                to: OutIx(3),
+                amount: 70,
+            },
+            Edge {
+                from: OutIx(2),
+                to: OutIx(3),
+                amount: 30,
+            },
+        ];
+        result.endpoints = vec![end(3, 100)];
         let paths = widest_paths(&result, 3, &endpoints_to_explain(&result, 10));
         assert_eq!(paths.len(), 2);
         assert_eq!((paths[0].rank, paths[0].width), (1, 70));
@@ -227,16 +225,14 @@ mod tests {
             bucket: Bucket::CashedOut,
             ..end(out, amount)
         };
-        let result = TraceResult {
-            endpoints: vec![
-                cash(1, 5),
-                cash(2, 50),
-                cash(3, 20),
-                end(4, 1_000),
-                end(5, 2),
-            ],
-            ..TraceResult::default()
-        };
+        let mut result = TraceResult::default();
+        result.endpoints = vec![
+            cash(1, 5),
+            cash(2, 50),
+            cash(3, 20),
+            end(4, 1_000),
+            end(5, 2),
+        ];
         // Cash-outs by value (2, 3, 1), then the others by value (4, 5); the first `max`,
         // returned in output order.
         assert_eq!(endpoints_to_explain(&result, 2), vec![OutIx(2), OutIx(3)]);
@@ -249,12 +245,10 @@ mod tests {
 
     #[test]
     fn a_seed_endpoint_is_its_own_path() {
-        let result = TraceResult {
-            seeded: 5,
-            flows: vec![flow(7, 0, 5)],
-            endpoints: vec![end(7, 5)],
-            ..TraceResult::default()
-        };
+        let mut result = TraceResult::default();
+        result.seeded = 5;
+        result.flows = vec![flow(7, 0, 5)];
+        result.endpoints = vec![end(7, 5)];
         let paths = widest_paths(&result, 2, &endpoints_to_explain(&result, 10));
         assert_eq!(
             paths,

@@ -256,7 +256,7 @@ impl<'a> Reach<'a> {
                     if !huge {
                         // Swept densely, the marks fill whole pages: back them with huge pages
                         // (a sparse walk keeps small ones, so it touches little memory).
-                        st.result.flowing = huge_pages(std::mem::take(&mut st.result.flowing));
+                        huge_pages(&st.result.flowing);
                         huge = true;
                     }
                     match reach.sweep(&mut st, from, window) {
@@ -506,16 +506,16 @@ impl<'a> Rows<'a> {
             pairs += cols.inputs(t).len() as u64 * n_out;
             reached.push(TxIx(t as u32));
         }
-        let mut result = TraceResult::with_row_capacity(
+        let result = TraceResult::with_row_capacity(
             outputs.min(RESERVE_CAP),
             (outputs + reach.txs).min(RESERVE_CAP),
             pairs.min(RESERVE_CAP),
         );
         // Poison fills its rows densely: huge pages halve its time (measured; the general
         // walk's sparser rows got slower with them, so it does without).
-        result.flows = huge_pages(result.flows);
-        result.endpoints = huge_pages(result.endpoints);
-        result.edges = huge_pages(result.edges);
+        huge_pages(&result.flows);
+        huge_pages(&result.endpoints);
+        huge_pages(&result.edges);
         let mut rows = Rows {
             ds,
             rules,

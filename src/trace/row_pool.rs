@@ -1,0 +1,129 @@
+//! Row vectors of finished traces, kept for the next trace of the process.
+//!
+//! A large trace writes hundreds of megabytes of rows (a poison trace reaching 900,000
+//! transactions: 245 MB of flows, endpoints and edges). Fresh from the allocator, such vectors
+//! are fresh mappings, whose every page the kernel zeroes on first write; on this project's
+//! 2-core VM that zeroing took half of a batch's time, and two threads zeroing at once got
+//! almost nothing from the second core. A process that runs many traces (a batch of cases, the
+//! policies of a case, the assets of a multi-asset case) hands the vectors of a dropped result
+//! to the next result instead, already backed by memory. Small vectors are left to the
+//! allocator, which reuses them by itself.
+
+use std::sync::Mutex;
+
+/// Vectors smaller than this are not kept: glibc serves them from its arenas and reuses that
+/// memory without the kernel (its largest mmap threshold is 32 MiB).
+const MIN_BYTES: usize = 32 << 20;
+
+/// Kept vectors of one row type.
+pub(super) struct RowPool<T> {
+    kept: Mutex<Vec<Vec<T>>>,
+}
+
+impl<T> RowPool<T> {
+    /// An empty pool.
+    pub(super) const fn new() -> RowPool<T> {
+        RowPool {
+            kept: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An empty vector with room for `rows`: the smallest kept one that has it, else a new one
+    /// with an eighth more room, so that the next trace of about the same size fits in it when
+    /// it comes back.
+    pub(super) fn take(&self, rows: usize) -> Vec<T> {
+        if bytes::<T>(rows) < MIN_BYTES {
+            return Vec::with_capacity(rows);
+        }
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let fitting = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= rows)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i);
+        match fitting {
+            Some(i) => kept.swap_remove(i),
+            None => {
+                drop(kept);
+                Vec::with_capacity(rows.saturating_add(rows / 8))
+            }
+        }
+    }
+
+    /// Keep `v` (emptied) for a later [`RowPool::take`] if it is large; at most as many per
+    /// pool as the current rayon pool has threads (the most traces running at once), the
+    /// smallest given back to the allocator first.
+    pub(super) fn give(&self, mut v: Vec<T>) {
+        if bytes::<T>(v.capacity()) < MIN_BYTES {
+            return;
+        }
+        v.clear();
+        let most = rayon::current_num_threads().max(1);
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.push(v);
+        while kept.len() > most {
+            let smallest = (0..kept.len())
+                .min_by_key(|&i| kept[i].capacity())
+                .expect("the pool is not empty");
+            kept.swap_remove(smallest);
+        }
+    }
+}
+
+fn bytes<T>(rows: usize) -> usize {
+    rows.saturating_mul(std::mem::size_of::<T>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BIG: usize = MIN_BYTES / 8;
+
+    #[test]
+    fn a_large_vector_given_back_is_taken_again_empty() {
+        let pool: RowPool<u64> = RowPool::new();
+        let mut v = pool.take(BIG);
+        assert!(v.capacity() >= BIG + BIG / 8, "new vectors get headroom");
+        v.extend([1, 2, 3]);
+        let ptr = v.as_ptr();
+        pool.give(v);
+        let again = pool.take(BIG + 10);
+        assert_eq!(again.as_ptr(), ptr, "the kept buffer is reused");
+        assert!(again.is_empty());
+        assert!(again.capacity() >= BIG + 10);
+    }
+
+    #[test]
+    fn small_vectors_and_too_small_kept_ones_are_not_reused() {
+        let pool: RowPool<u64> = RowPool::new();
+        let small = pool.take(10);
+        assert_eq!(small.capacity(), 10, "small vectors get no headroom");
+        pool.give(small);
+        assert!(pool.kept.lock().unwrap().is_empty());
+        pool.give(Vec::with_capacity(BIG));
+        let bigger = pool.take(2 * BIG);
+        assert!(bigger.capacity() >= 2 * BIG);
+        assert_eq!(
+            pool.kept.lock().unwrap().len(),
+            1,
+            "the kept one stays for a trace it fits"
+        );
+    }
+
+    #[test]
+    fn the_pool_keeps_at_most_one_vector_per_thread() {
+        let pool: RowPool<u64> = RowPool::new();
+        let threads = rayon::current_num_threads();
+        for i in 0..threads + 3 {
+            pool.give(Vec::with_capacity(BIG + i));
+        }
+        let kept = pool.kept.lock().unwrap();
+        assert_eq!(kept.len(), threads);
+        assert!(
+            kept.iter().all(|v| v.capacity() >= BIG + 3),
+            "the smallest went first"
+        );
+    }
+}
