@@ -1,8 +1,8 @@
 //! The two ratios the trace issue sets targets on, each measured as interleaved pairs: this VM's
 //! speed drifts by tens of percent within minutes, so two figures taken minutes apart (as
 //! `cargo bench --bench trace` takes its 1-thread and 2-thread samples) can differ by the drift
-//! alone. Here both sides of each pair run back to back, in alternating order, and the figure
-//! is the median of the per-pair ratios.
+//! alone. Here both sides of each pair run back to back (the batch's in alternating order), and
+//! the figure is the median of the per-pair ratios.
 //!
 //! - **Batch, 1 thread against 2** (target ≥ 1.7×): the batch of 8 cases of
 //!   `trace::batch_of_cases` under each model.
@@ -13,9 +13,10 @@
 //!
 //! Run: `cargo bench --bench trace_pairs`, with `FUNDTRACE_BENCH_DATASET` and
 //! `FUNDTRACE_BENCH_SEED_TX` as for `trace`, and `FUNDTRACE_BENCH_ROUNDS` pairs per model
-//! (default 15; the DuckDB side runs a third as many). Without Python's `duckdb` module the
-//! DuckDB pairs are skipped with the reason. Under `cargo test` it runs one round of the batch
-//! on the small test chain.
+//! (default 15; the DuckDB side runs a third as many, or `FUNDTRACE_BENCH_DUCKDB_ROUNDS`: 0
+//! skips it, as on a 10M-transaction chain, where one DuckDB query takes minutes). Without
+//! Python's `duckdb` module the DuckDB pairs are skipped with the reason. Under `cargo test` it
+//! runs one round of the batch on the small test chain.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -34,10 +35,15 @@ fn main() {
     let rounds: usize = std::env::var("FUNDTRACE_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if benching { 15 } else { 1 });
+        .unwrap_or(if benching { 15 } else { 1 })
+        .max(1);
     batch_pairs(rounds);
-    if benching {
-        duckdb_pairs(rounds.div_ceil(3));
+    let duckdb_rounds: usize = std::env::var("FUNDTRACE_BENCH_DUCKDB_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(rounds.div_ceil(3));
+    if benching && duckdb_rounds > 0 {
+        duckdb_pairs(duckdb_rounds);
     }
     common::print_peak_memory("trace_pairs bench");
 }
@@ -148,14 +154,24 @@ fn duckdb_pairs(rounds: usize) {
         );
         let theirs: Vec<Duration> = stdout
             .lines()
+            .filter(|line| line.starts_with("duckdb recursive poison reach"))
             .map(|line| {
-                // "duckdb recursive poison reach (table, hops): N transactions, ... in S s"
-                let found: u64 = line
+                // "duckdb recursive poison reach (table, hops): N transactions, deepest hop D
+                // in S s"
+                let what = line
                     .split_once("): ")
-                    .and_then(|(_, rest)| rest.split_whitespace().next())
-                    .and_then(|n| n.parse().ok())
+                    .and_then(|(_, rest)| rest.rsplit_once(" in "))
+                    .map(|(what, _)| what)
                     .unwrap_or_else(|| panic!("unexpected line from duckdb_poison.py: {line}"));
-                assert_eq!(found, reach.txs(), "DuckDB found another reach");
+                assert_eq!(
+                    what,
+                    format!(
+                        "{} transactions, deepest hop {}",
+                        reach.txs(),
+                        reach.deepest_hop()
+                    ),
+                    "DuckDB found another reach"
+                );
                 let secs: f64 = line
                     .rsplit_once(" in ")
                     .and_then(|(_, s)| s.trim_end_matches(" s").parse().ok())
@@ -163,6 +179,7 @@ fn duckdb_pairs(rounds: usize) {
                 Duration::from_secs_f64(secs)
             })
             .collect();
+        assert_eq!(theirs.len(), 3, "duckdb_poison.py printed {stdout}");
         let (ours, theirs) = (median(&ours), median(&theirs));
         let ratio = theirs.as_secs_f64() / ours.as_secs_f64();
         ratios.push(ratio);

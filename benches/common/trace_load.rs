@@ -79,8 +79,8 @@ pub fn batch_cases(load: &Load) -> Vec<Vec<SeedOutput>> {
         .collect()
 }
 
-/// Trace every case of the batch on `pool` (concurrently, as `trace --jobs` runs cases);
-/// returns the transactions visited in all.
+/// Trace every case of the batch on `pool`, concurrently (each on one thread); returns the
+/// transactions visited in all.
 pub fn run_batch(
     load: &Load,
     pool: &rayon::ThreadPool,

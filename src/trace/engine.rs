@@ -152,7 +152,7 @@ pub struct Edge {
 }
 
 /// The result of one trace.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct TraceResult {
     /// Seeded satoshis.
     pub seeded: u128,
@@ -168,50 +168,98 @@ pub struct TraceResult {
     /// larger amount, or the union of intervals) and the overlap is taken off `seeded`, so no
     /// satoshi is counted twice.
     pub superseded_seeds: Vec<OutIx>,
+    /// Whether the row vectors are advised to huge pages (the poison walk's): they go back to
+    /// their own pools, so that the general walk never gets a buffer that `mremap` cannot move.
+    huge_rows: bool,
 }
 
-/// Row vectors of dropped results, for the next trace of the process.
-static FLOW_ROWS: RowPool<Flow> = RowPool::new();
-static ENDPOINT_ROWS: RowPool<Endpoint> = RowPool::new();
-static EDGE_ROWS: RowPool<Edge> = RowPool::new();
+/// Results are equal when their figures and rows are (whichever walk made them).
+impl PartialEq for TraceResult {
+    fn eq(&self, other: &TraceResult) -> bool {
+        self.seeded == other.seeded
+            && self.flows == other.flows
+            && self.endpoints == other.endpoints
+            && self.edges == other.edges
+            && self.txs_visited == other.txs_visited
+            && self.superseded_seeds == other.superseded_seeds
+    }
+}
+
+impl Eq for TraceResult {}
+
+/// The row vectors of dropped results of one kind, for the next trace of the process.
+struct RowPools {
+    flows: RowPool<Flow>,
+    endpoints: RowPool<Endpoint>,
+    edges: RowPool<Edge>,
+}
+
+impl RowPools {
+    const fn new() -> RowPools {
+        RowPools {
+            flows: RowPool::new(),
+            endpoints: RowPool::new(),
+            edges: RowPool::new(),
+        }
+    }
+}
+
+/// Rows of the general walk (plain pages) and of the poison walk (advised to huge pages).
+static PLAIN_ROWS: RowPools = RowPools::new();
+static HUGE_ROWS: RowPools = RowPools::new();
 
 impl Drop for TraceResult {
     /// Hand the large row vectors to the next trace (see [`row_pool`](super::row_pool)).
     fn drop(&mut self) {
-        FLOW_ROWS.give(std::mem::take(&mut self.flows));
-        ENDPOINT_ROWS.give(std::mem::take(&mut self.endpoints));
-        EDGE_ROWS.give(std::mem::take(&mut self.edges));
+        let pools = if self.huge_rows {
+            &HUGE_ROWS
+        } else {
+            &PLAIN_ROWS
+        };
+        pools.flows.give(std::mem::take(&mut self.flows));
+        pools.endpoints.give(std::mem::take(&mut self.endpoints));
+        pools.edges.give(std::mem::take(&mut self.edges));
     }
 }
 
 impl TraceResult {
     /// An empty result whose row vectors reserve room for a walk over `ds` up front: reserved
-    /// and untouched memory costs nothing (the OS maps pages when they are first written), and a
-    /// large walk then never copies its rows while growing. Capped at 2^24 rows per vector
-    /// (under 1.6 GB of address space in all) so a full-chain dataset never asks for more than a
-    /// machine has; [`TraceResult::shrink`] gives back what the walk did not use.
+    /// and untouched memory costs nothing (the OS maps pages when they are first written; a
+    /// vector reused from a dropped result is already resident), and a large walk then never
+    /// copies its rows while growing. Capped at 2^24 rows per vector (about 1.8 GB of address
+    /// space in all, with the pool's eighth of headroom) so a full-chain dataset never asks for
+    /// more than a machine has; [`TraceResult::shrink`] gives back the room of a vector that
+    /// used less than half of it.
     pub fn reserved_for(ds: &Dataset) -> TraceResult {
         const CAP: u64 = 1 << 24;
         let rows = ds.output_count().min(CAP);
-        TraceResult::with_row_capacity(rows, rows, rows)
+        TraceResult::with_row_capacity(rows, rows, rows, false)
     }
 
     /// An empty result whose row vectors reserve room for the given numbers of rows (large
     /// ones taken from the vectors of dropped results, see [`row_pool`](super::row_pool)).
-    pub(super) fn with_row_capacity(flows: u64, endpoints: u64, edges: u64) -> TraceResult {
+    /// `huge_rows`: the caller advises them to huge pages ([`huge_pages`]).
+    pub(super) fn with_row_capacity(
+        flows: u64,
+        endpoints: u64,
+        edges: u64,
+        huge_rows: bool,
+    ) -> TraceResult {
+        let pools = if huge_rows { &HUGE_ROWS } else { &PLAIN_ROWS };
         TraceResult {
             seeded: 0,
-            flows: FLOW_ROWS.take(flows as usize),
-            endpoints: ENDPOINT_ROWS.take(endpoints as usize),
-            edges: EDGE_ROWS.take(edges as usize),
+            flows: pools.flows.take(flows as usize),
+            endpoints: pools.endpoints.take(endpoints as usize),
+            edges: pools.edges.take(edges as usize),
             txs_visited: 0,
             superseded_seeds: Vec::new(),
+            huge_rows,
         }
     }
 
     /// Give back the unused reserve of a row vector that uses less than half of it (glibc moves
-    /// large buffers with `mremap`, without copying). A vector filled to its bound keeps its
-    /// room, so that it fits the next trace of that size once this result is dropped.
+    /// large buffers with `mremap`, without copying). A vector using at least half keeps its
+    /// room, so that it fits the next trace of about that size once this result is dropped.
     pub fn shrink(&mut self) {
         fn shrink<T>(v: &mut Vec<T>) {
             if v.capacity() / 2 > v.len() {

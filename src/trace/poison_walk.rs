@@ -465,7 +465,8 @@ impl<'a> Reach<'a> {
 }
 
 /// Most rows reserved up front per vector (2^25: 768 MiB of address space for flows and for
-/// edges, 1.5 GiB for endpoints); a trace with more grows its vectors.
+/// edges, 1.5 GiB for endpoints, an eighth more for a new vector's headroom); a trace with more
+/// grows its vectors.
 const RESERVE_CAP: u64 = 1 << 25;
 
 /// Where a seed's own flow and endpoint rows are (seeds are placed first, so these never move).
@@ -496,7 +497,8 @@ impl<'a> Rows<'a> {
         // and an endpoint, a transaction a fee, and each (input, output) pair an edge. Rows are
         // reserved to those bounds, since a vector that outgrew its huge-page buffer would be
         // copied into fresh small pages (the advice splits the mapping, so `mremap` cannot
-        // move it). Reserved and untouched memory costs nothing.
+        // move it). Reserved and untouched memory costs nothing (a vector reused from a dropped
+        // result, see `row_pool`, is resident already).
         let cols = ds.graph_columns();
         let mut reached = Vec::with_capacity(reach.txs as usize);
         let (mut outputs, mut pairs) = (seeds.len() as u64, 0u64);
@@ -510,6 +512,7 @@ impl<'a> Rows<'a> {
             outputs.min(RESERVE_CAP),
             (outputs + reach.txs).min(RESERVE_CAP),
             pairs.min(RESERVE_CAP),
+            true,
         );
         // Poison fills its rows densely: huge pages halve its time (measured; the general
         // walk's sparser rows got slower with them, so it does without).

@@ -4,10 +4,11 @@
 //! transactions: 245 MB of flows, endpoints and edges). Fresh from the allocator, such vectors
 //! are fresh mappings, whose every page the kernel zeroes on first write; on this project's
 //! 2-core VM that zeroing took half of a batch's time, and two threads zeroing at once got
-//! almost nothing from the second core. A process that runs many traces (a batch of cases, the
-//! policies of a case, the assets of a multi-asset case) hands the vectors of a dropped result
-//! to the next result instead, already backed by memory. Small vectors are left to the
-//! allocator, which reuses them by itself.
+//! almost nothing from the second core. A process that runs traces one after another (the
+//! assets of a multi-asset case, a notebook or service calling the library, the benchmarks)
+//! hands the vectors of a dropped result to the next result instead, already backed by memory.
+//! The models of one case do not share them: their results are all kept until the export.
+//! Small vectors are left to the allocator, which reuses them by itself.
 
 use std::sync::Mutex;
 
@@ -62,12 +63,16 @@ impl<T> RowPool<T> {
         let most = rayon::current_num_threads().max(1);
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         kept.push(v);
+        let mut evicted = Vec::new();
         while kept.len() > most {
             let smallest = (0..kept.len())
                 .min_by_key(|&i| kept[i].capacity())
                 .expect("the pool is not empty");
-            kept.swap_remove(smallest);
+            evicted.push(kept.swap_remove(smallest));
         }
+        // Freed (unmapped) after the lock is released.
+        drop(kept);
+        drop(evicted);
     }
 }
 
