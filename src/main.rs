@@ -319,29 +319,126 @@ fn generate(args: GenerateArgs, json: bool) -> anyhow::Result<()> {
 }
 
 fn trace(args: TraceArgs, json: bool) -> anyhow::Result<()> {
-    use fundtrace::export::coins;
-    if fundtrace::multi::is_multi(&args.case) {
-        return trace_multi(args, json);
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(j) = args.jobs {
+        pool = pool.num_threads(j);
     }
-    let case = fundtrace::case::Case::load(&args.case)?;
-    for p in &args.policies {
+    pool.build()?.install(|| trace_cases(args, json))
+}
+
+/// What `trace` did with one case file.
+enum Traced {
+    Single(Box<fundtrace::export::Summary>, std::path::PathBuf),
+    Multi(Box<fundtrace::multi::MultiSummary>, std::path::PathBuf),
+}
+
+impl Traced {
+    fn to_json(&self) -> anyhow::Result<serde_json::Value> {
+        Ok(match self {
+            Traced::Single(s, _) => serde_json::to_value(s)?,
+            Traced::Multi(s, _) => serde_json::to_value(s)?,
+        })
+    }
+
+    fn print(&self) {
+        match self {
+            Traced::Single(s, out) => print_single(s, out),
+            Traced::Multi(s, out) => print_multi(s, out),
+        }
+    }
+}
+
+/// One case file into `out` (default `results/<case name>`), or several concurrently, each
+/// into `OUT/<case name>/`.
+fn trace_cases(args: TraceArgs, json: bool) -> anyhow::Result<()> {
+    use rayon::prelude::*;
+    if let [case] = args.cases.as_slice() {
+        let traced = trace_case(case, args.out, &args.policies)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&traced.to_json()?)?);
+        } else {
+            traced.print();
+        }
+        return Ok(());
+    }
+    let parent = args
+        .out
+        .unwrap_or_else(|| std::path::PathBuf::from("results"));
+    let mut dirs = std::collections::BTreeMap::new();
+    for case in &args.cases {
+        let name = case_name(case)?;
+        if let Some(other) = dirs.insert(name.clone(), case) {
+            anyhow::bail!(
+                "{} and {} are both named '{name}': their results would share {}; give each \
+                 case its own [case] name",
+                other.display(),
+                case.display(),
+                parent.join(&name).display()
+            );
+        }
+    }
+    let traced = args
+        .cases
+        .par_iter()
+        .map(|case| {
+            let out = parent.join(case_name(case)?);
+            trace_case(case, Some(out), &args.policies)
+        })
+        .collect::<anyhow::Result<Vec<Traced>>>()?;
+    if json {
+        let all = traced
+            .iter()
+            .map(Traced::to_json)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    } else {
+        for (i, t) in traced.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            t.print();
+        }
+    }
+    Ok(())
+}
+
+/// The `[case] name` of a single-chain or multi-asset case file.
+fn case_name(path: &std::path::Path) -> anyhow::Result<String> {
+    Ok(if fundtrace::multi::is_multi(path) {
+        fundtrace::multi::MultiCase::load(path)?.0.case.name
+    } else {
+        fundtrace::case::Case::load(path)?.case.name
+    })
+}
+
+/// Trace one case file (single-chain or multi-asset) into `out`.
+fn trace_case(
+    path: &std::path::Path,
+    out: Option<std::path::PathBuf>,
+    policies: &[String],
+) -> anyhow::Result<Traced> {
+    if fundtrace::multi::is_multi(path) {
+        return trace_multi(path, out, policies);
+    }
+    let case = fundtrace::case::Case::load(path)?;
+    for p in policies {
         if !case.trace.policies.contains(p) {
             anyhow::bail!(
-                "--policy {p}: the case's models are {}",
+                "--policy {p}: the models of {} are {}",
+                path.display(),
                 case.trace.policies.join(", ")
             );
         }
     }
-    let out = args
-        .out
-        .unwrap_or_else(|| std::path::PathBuf::from("results").join(&case.case.name));
-    let run = fundtrace::trace::run::run_case(case, &args.policies)?;
+    let out = out.unwrap_or_else(|| std::path::PathBuf::from("results").join(&case.case.name));
+    let run = fundtrace::trace::run::run_case(case, policies)?;
     let summary = fundtrace::export::write_results(&run, &out)
         .with_context(|| format!("writing results to {} failed", out.display()))?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-        return Ok(());
-    }
+    Ok(Traced::Single(Box::new(summary), out))
+}
+
+fn print_single(summary: &fundtrace::export::Summary, out: &std::path::Path) {
+    use fundtrace::export::coins;
     println!(
         "case {}: {} seed outputs, {} coins seeded; results in {}",
         summary.case,
@@ -377,35 +474,40 @@ fn trace(args: TraceArgs, json: bool) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
 }
 
-/// A multi-asset case: each asset's case into `OUT/<name>/`, then the totals across them.
-fn trace_multi(args: TraceArgs, json: bool) -> anyhow::Result<()> {
+/// A multi-asset case: each asset's case into `OUT/<name>/` (concurrently), then the totals
+/// across them.
+fn trace_multi(
+    path: &std::path::Path,
+    out: Option<std::path::PathBuf>,
+    policies: &[String],
+) -> anyhow::Result<Traced> {
     use fundtrace::multi::{combine, write_summary, MultiCase, MultiError};
-    let (multi, cases) = MultiCase::load(&args.case)?;
-    let out = args
-        .out
-        .unwrap_or_else(|| std::path::PathBuf::from("results").join(&multi.case.name));
-    let mut runs = Vec::new();
-    for case in cases {
-        let name = case.case.name.clone();
-        let dir = out.join(&name);
-        let run =
-            fundtrace::trace::run::run_case(case, &args.policies).map_err(|e| MultiError::Run {
-                asset: name.clone(),
-                source: Box::new(e),
-            })?;
-        let summary = fundtrace::export::write_results(&run, &dir)
-            .with_context(|| format!("writing results to {} failed", dir.display()))?;
-        runs.push((summary, dir));
-    }
+    use rayon::prelude::*;
+    let (multi, cases) = MultiCase::load(path)?;
+    let out = out.unwrap_or_else(|| std::path::PathBuf::from("results").join(&multi.case.name));
+    let runs = cases
+        .into_par_iter()
+        .map(|case| {
+            let name = case.case.name.clone();
+            let dir = out.join(&name);
+            let run =
+                fundtrace::trace::run::run_case(case, policies).map_err(|e| MultiError::Run {
+                    asset: name.clone(),
+                    source: Box::new(e),
+                })?;
+            let summary = fundtrace::export::write_results(&run, &dir)
+                .with_context(|| format!("writing results to {} failed", dir.display()))?;
+            Ok((summary, dir))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let summary = combine(&multi, &runs)?;
     write_summary(&out, &summary)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-        return Ok(());
-    }
+    Ok(Traced::Multi(Box::new(summary), out))
+}
+
+fn print_multi(summary: &fundtrace::multi::MultiSummary, out: &std::path::Path) {
     println!(
         "multi-asset case {}: {} assets; results in {}",
         summary.case,
@@ -433,7 +535,6 @@ fn trace_multi(args: TraceArgs, json: bool) -> anyhow::Result<()> {
             println!("  cashed out at {entity}: {v} {cur}");
         }
     }
-    Ok(())
 }
 
 fn cluster(args: ClusterArgs, json: bool) -> anyhow::Result<()> {

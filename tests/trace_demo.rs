@@ -212,6 +212,62 @@ fn a_rerun_gives_byte_identical_results() {
     assert_eq!(a, b);
 }
 
+/// Two cases in one run (the demo case, and a copy under another name limited to 3 hops), on
+/// one thread and on two, give each case the files that a run of that case alone gives.
+#[test]
+fn cases_traced_together_on_one_or_two_threads_equal_separate_runs() {
+    let d = demo(20);
+    let text = std::fs::read_to_string(&d.case).unwrap();
+    let short = d.case.with_file_name("short.toml");
+    std::fs::write(
+        &short,
+        text.replace("name = \"demo\"", "name = \"demo-short\"")
+            .replace("max_hops = 20", "max_hops = 3"),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let alone = |case: &std::path::Path, name: &str| {
+        let dir = tmp.path().join("alone").join(name);
+        trace_summary(case, &dir);
+        tree_digest(&dir)
+    };
+    let (demo_alone, short_alone) = (alone(&d.case, "demo"), alone(&short, "demo-short"));
+    assert_ne!(demo_alone, short_alone, "the hop limit changes the results");
+    for jobs in ["1", "2"] {
+        let out = tmp.path().join(format!("jobs-{jobs}"));
+        let stdout = run_ok(&[
+            "trace",
+            d.case.to_str().unwrap(),
+            short.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--jobs",
+            jobs,
+            "--json",
+        ]);
+        let summaries: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+        let names: Vec<&str> = summaries
+            .iter()
+            .map(|s| s["case"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["demo", "demo-short"], "in the order given");
+        assert_eq!(tree_digest(&out.join("demo")), demo_alone, "--jobs {jobs}");
+        assert_eq!(
+            tree_digest(&out.join("demo-short")),
+            short_alone,
+            "--jobs {jobs}"
+        );
+    }
+    let err = run_err(&[
+        "trace",
+        d.case.to_str().unwrap(),
+        d.case.to_str().unwrap(),
+        "--out",
+        tmp.path().join("same").to_str().unwrap(),
+    ]);
+    assert!(err.contains("both named 'demo'"), "{err}");
+}
+
 #[test]
 fn bad_case_files_name_the_problem() {
     let d = demo(20);

@@ -82,14 +82,21 @@ pub struct ClusterArgs {
 /// Arguments of `fundtrace trace`.
 #[derive(Debug, Args)]
 pub struct TraceArgs {
-    /// The case file (TOML; see queries/*.toml).
-    pub case: PathBuf,
-    /// Results directory (default: results/<case name> under the current directory).
+    /// The case files (TOML; see queries/*.toml), single-chain or multi-asset. Several are
+    /// traced concurrently, each into `OUT/<case name>/`.
+    #[arg(required = true, value_name = "CASE")]
+    pub cases: Vec<PathBuf>,
+    /// Results directory (default: results/<case name> under the current directory); with
+    /// several cases, the directory that holds one directory per case (default: results).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Run only these models of the case (repeatable): poison, haircut, fifo, lifo, tiho.
+    /// Run only these models of the cases (repeatable): poison, haircut, fifo, lifo, tiho.
     #[arg(long = "policy", value_name = "MODEL")]
     pub policies: Vec<String>,
+    /// Worker threads (default: all cores), shared by the cases, their models and the export;
+    /// the results are the same for any number.
+    #[arg(long)]
+    pub jobs: Option<usize>,
 }
 
 /// Arguments of `fundtrace generate`.
