@@ -51,6 +51,9 @@ fn mainnet_0_4312_has_the_published_counts_and_tip() {
         .count();
     assert_eq!(coinbase_inputs, 4313, "one coinbase input per block");
     assert_eq!(ds.input_count() as usize - coinbase_inputs, 247);
+    drop(ds);
+    // P2PK outputs shown as their key's P2PKH address, from the cache as in the table.
+    assert_rendered_addresses_match_the_scripts_table(&out);
 }
 
 #[test]

@@ -76,6 +76,7 @@ fn ingest_of_generated_chains_counts_what_the_generator_wrote() {
             assert_eq!(made[key], ingested["totals"][key], "{chain}: {key}");
         }
         assert_eq!(made["block_bytes"], ingested["block_bytes"], "{chain}");
+        assert!(assert_rendered_addresses_match_the_scripts_table(&ds) > 1_000);
         // The thief address of the truth is found in the dataset, rendered for this chain.
         let theft: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("truth/theft.json")).unwrap())

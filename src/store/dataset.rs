@@ -50,6 +50,8 @@ pub struct Dataset {
     out_spent_by: MappedColumn<u32>,
     in_prev_out: MappedColumn<u64>,
     script_flags: MappedColumn<u8>,
+    script_end: MappedColumn<u64>,
+    script_bytes: MappedColumn<u8>,
     _lock: std::fs::File,
 }
 
@@ -100,6 +102,9 @@ impl Dataset {
         let manifest = Manifest::read(dir)?.ok_or_else(|| OpenError::Missing(dir.to_path_buf()))?;
         let lock = super::lock::lock(dir, super::lock::Mode::Shared)?;
         let c = manifest.counts;
+        let script_end: MappedColumn<u64> =
+            MappedColumn::open(dir, CacheColumn::ScriptEnd, c.scripts)?;
+        let script_bytes_len = script_end.as_slice().last().copied().unwrap_or(0);
         Ok(Dataset {
             dir: dir.to_path_buf(),
             block_hash: MappedColumn::open(dir, CacheColumn::BlockHash, c.blocks)?,
@@ -114,9 +119,25 @@ impl Dataset {
             out_spent_by: MappedColumn::open(dir, CacheColumn::OutSpentBy, c.outputs)?,
             in_prev_out: MappedColumn::open(dir, CacheColumn::InPrevOut, c.inputs)?,
             script_flags: MappedColumn::open(dir, CacheColumn::ScriptFlags, c.scripts)?,
+            script_bytes: MappedColumn::open(dir, CacheColumn::ScriptBytes, script_bytes_len)?,
+            script_end,
             manifest,
             _lock: lock,
         })
+    }
+
+    /// The bytes of script `s` (from the memory-mapped cache); `None` for an id past the
+    /// dataset's scripts or when the cache's script ends are damaged.
+    pub fn script(&self, s: ScriptId) -> Option<&[u8]> {
+        let ends = self.script_end.as_slice();
+        let end = *ends.get(s.index())?;
+        let start = match s.index() {
+            0 => 0,
+            i => ends[i - 1],
+        };
+        self.script_bytes
+            .as_slice()
+            .get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
     }
 
     /// The graph's columns as slices, for walks that stream them.
@@ -334,46 +355,39 @@ impl Dataset {
     }
 }
 
-/// Address strings and script kinds of some scripts, read from the `scripts` partitions that
-/// hold them.
+/// Address strings and script kinds of some scripts (ids past the dataset's scripts are left
+/// out), rendered from the memory-mapped script bytes as ingest rendered them into the `scripts`
+/// table: a few scripts cost a few look-ups instead of a read of the table, and many are
+/// rendered in parallel.
 pub fn script_addresses(
     ds: &Dataset,
     ids: &[ScriptId],
 ) -> Result<std::collections::BTreeMap<ScriptId, (String, String)>, super::read::ReadError> {
-    use arrow::array::{Array, LargeStringArray, StringArray};
-    let mut wanted: Vec<ScriptId> = ids.to_vec();
-    wanted.sort();
+    use rayon::prelude::*;
+    let mut wanted: Vec<ScriptId> = ids
+        .iter()
+        .copied()
+        .filter(|s| (s.0 as u64) < ds.manifest.counts.scripts)
+        .collect();
+    wanted.par_sort_unstable();
     wanted.dedup();
-    let mut found = std::collections::BTreeMap::new();
-    for part in &ds.manifest.partitions {
-        let (lo, hi) = (part.first.scripts, part.first.scripts + part.rows.scripts);
-        if !wanted.iter().any(|s| (lo..hi).contains(&(s.0 as u64))) {
-            continue;
-        }
-        let Some(file) = part.files.iter().find(|f| f.table == "scripts") else {
-            continue;
-        };
-        let mut row = lo;
-        for batch in super::read::read_file(&ds.dir.join(&file.path), &["address", "kind"])? {
-            let path = ds.dir.join(&file.path);
-            let addr = batch.column(0).as_any().downcast_ref::<LargeStringArray>();
-            let kind = batch.column(1).as_any().downcast_ref::<StringArray>();
-            let (Some(addr), Some(kind)) = (addr, kind) else {
-                return Err(super::read::ReadError::Parquet {
-                    path,
-                    message: "unexpected column types".into(),
-                });
-            };
-            for i in 0..batch.num_rows() {
-                let id = ScriptId((row + i as u64) as u32);
-                if wanted.binary_search(&id).is_ok() {
-                    found.insert(id, (addr.value(i).to_string(), kind.value(i).to_string()));
-                }
-            }
-            row += batch.num_rows() as u64;
-        }
-    }
-    Ok(found)
+    let chain = ds.manifest.chain;
+    let rendered = wanted
+        .par_iter()
+        .map(|&id| {
+            let script = ds
+                .script(id)
+                .ok_or_else(|| super::read::ReadError::Parquet {
+                    path: CacheColumn::ScriptEnd.path(&ds.dir),
+                    message: format!("script {} has no bytes in the cache", id.0),
+                })?;
+            let mut address = String::new();
+            chain.write_address(script, &mut address);
+            let kind = crate::chain::classify(script).name().to_string();
+            Ok((id, (address, kind)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rendered.into_iter().collect())
 }
 
 /// The script id of an address string, scanning the `scripts` tables.

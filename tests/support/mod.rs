@@ -170,3 +170,45 @@ pub fn trace_summary(case: &Path, out: &Path) -> serde_json::Value {
     ]);
     serde_json::from_str(&stdout).expect("trace --json prints JSON")
 }
+
+/// Check that the addresses and kinds the dataset renders from its cached script bytes
+/// (`script_addresses`, what exports and `inspect` show) equal the `scripts` table ingest wrote,
+/// for every script; returns how many were compared.
+pub fn assert_rendered_addresses_match_the_scripts_table(dir: &Path) -> usize {
+    use arrow::array::AsArray;
+    use arrow::datatypes::UInt32Type;
+    use fundtrace::store::dataset::script_addresses;
+    use fundtrace::store::{Dataset, ScriptId};
+    let ds = Dataset::open(dir).unwrap();
+    let ids: Vec<ScriptId> = (0..ds.manifest().counts.scripts as u32)
+        .map(ScriptId)
+        .collect();
+    let rendered = script_addresses(&ds, &ids).unwrap();
+    assert_eq!(rendered.len(), ids.len(), "every script rendered");
+    let batches = fundtrace::store::read::read_table(
+        dir,
+        ds.manifest(),
+        "scripts",
+        &["script_id", "address", "kind"],
+    )
+    .unwrap();
+    let mut compared = 0;
+    for b in batches {
+        let id = b.column(0).as_primitive::<UInt32Type>();
+        let address = b.column(1).as_string::<i64>();
+        let kind = b.column(2).as_string::<i32>();
+        for i in 0..b.num_rows() {
+            let (a, k) = &rendered[&ScriptId(id.value(i))];
+            assert_eq!(
+                (a.as_str(), k.as_str()),
+                (address.value(i), kind.value(i)),
+                "script {} of {}",
+                id.value(i),
+                dir.display()
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, ids.len(), "the table has a row per script");
+    compared
+}
