@@ -7,7 +7,8 @@
 //! output (`out_value`, `out_script`, `out_spent_by`) plus 8 per input (`in_prev_out`).
 //! Txids and block hashes are kept in their own files, outside that budget, for look-ups, and
 //! so are the distinct scripts (`script_end.u64`, `script_bytes.bin`), which ingest's script
-//! index reads instead of keeping every script in memory.
+//! index reads instead of keeping every script in memory, and from which exports render
+//! addresses.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
