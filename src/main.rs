@@ -348,12 +348,70 @@ impl Traced {
     }
 }
 
+/// A case file, loaded and checked.
+enum Loaded {
+    Single(Box<fundtrace::case::Case>),
+    Multi(Box<fundtrace::multi::MultiCase>, Vec<fundtrace::case::Case>),
+}
+
+impl Loaded {
+    /// Load a single-chain or multi-asset case file; `--policy` models must be the case's.
+    fn load(path: &std::path::Path, policies: &[String]) -> anyhow::Result<Loaded> {
+        if fundtrace::multi::is_multi(path) {
+            let (multi, cases) = fundtrace::multi::MultiCase::load(path)?;
+            return Ok(Loaded::Multi(Box::new(multi), cases));
+        }
+        let case = fundtrace::case::Case::load(path)?;
+        for p in policies {
+            if !case.trace.policies.contains(p) {
+                anyhow::bail!(
+                    "--policy {p}: the models of {} are {}",
+                    path.display(),
+                    case.trace.policies.join(", ")
+                );
+            }
+        }
+        Ok(Loaded::Single(Box::new(case)))
+    }
+
+    /// Its `[case] name`.
+    fn name(&self) -> &str {
+        match self {
+            Loaded::Single(case) => &case.case.name,
+            Loaded::Multi(multi, _) => &multi.case.name,
+        }
+    }
+
+    /// Trace it into `out`.
+    fn run(self, out: std::path::PathBuf, policies: &[String]) -> anyhow::Result<Traced> {
+        match self {
+            Loaded::Single(case) => {
+                let run = fundtrace::trace::run::run_case(*case, policies)?;
+                let summary = fundtrace::export::write_results(&run, &out)
+                    .with_context(|| format!("writing results to {} failed", out.display()))?;
+                Ok(Traced::Single(Box::new(summary), out))
+            }
+            Loaded::Multi(multi, cases) => trace_multi(&multi, cases, out, policies),
+        }
+    }
+}
+
 /// One case file into `out` (default `results/<case name>`), or several concurrently, each
-/// into `OUT/<case name>/`.
+/// into `OUT/<case name>/`. Every file is loaded and checked before any is traced; when cases
+/// fail, the first failing one in the order given is reported.
 fn trace_cases(args: TraceArgs, json: bool) -> anyhow::Result<()> {
     use rayon::prelude::*;
-    if let [case] = args.cases.as_slice() {
-        let traced = trace_case(case, args.out, &args.policies)?;
+    let loaded = args
+        .cases
+        .iter()
+        .map(|path| Ok((path, Loaded::load(path, &args.policies)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if let [(_, _)] = loaded.as_slice() {
+        let (_, case) = loaded.into_iter().next().expect("one case");
+        let out = args
+            .out
+            .unwrap_or_else(|| std::path::PathBuf::from("results").join(case.name()));
+        let traced = case.run(out, &args.policies)?;
         if json {
             println!("{}", serde_json::to_string_pretty(&traced.to_json()?)?);
         } else {
@@ -364,27 +422,38 @@ fn trace_cases(args: TraceArgs, json: bool) -> anyhow::Result<()> {
     let parent = args
         .out
         .unwrap_or_else(|| std::path::PathBuf::from("results"));
-    let mut dirs = std::collections::BTreeMap::new();
-    for case in &args.cases {
-        let name = case_name(case)?;
-        if let Some(other) = dirs.insert(name.clone(), case) {
+    for (i, (path, case)) in loaded.iter().enumerate() {
+        let name = case.name();
+        if !fundtrace::multi::is_plain_name(name) {
+            anyhow::bail!(
+                "{}: its [case] name '{name}' names its results directory under {}: use a \
+                 plain name (letters, digits, '-', '_')",
+                path.display(),
+                parent.display()
+            );
+        }
+        if let Some((other, _)) = loaded[..i]
+            .iter()
+            .find(|(_, c)| c.name().eq_ignore_ascii_case(name))
+        {
             anyhow::bail!(
                 "{} and {} are both named '{name}': their results would share {}; give each \
                  case its own [case] name",
                 other.display(),
-                case.display(),
-                parent.join(&name).display()
+                path.display(),
+                parent.join(name).display()
             );
         }
     }
-    let traced = args
-        .cases
-        .par_iter()
-        .map(|case| {
-            let out = parent.join(case_name(case)?);
-            trace_case(case, Some(out), &args.policies)
+    let results: Vec<anyhow::Result<Traced>> = loaded
+        .into_par_iter()
+        .map(|(path, case)| {
+            let out = parent.join(case.name());
+            case.run(out, &args.policies)
+                .with_context(|| format!("tracing {} failed", path.display()))
         })
-        .collect::<anyhow::Result<Vec<Traced>>>()?;
+        .collect();
+    let traced = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     if json {
         let all = traced
             .iter()
@@ -400,41 +469,6 @@ fn trace_cases(args: TraceArgs, json: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The `[case] name` of a single-chain or multi-asset case file.
-fn case_name(path: &std::path::Path) -> anyhow::Result<String> {
-    Ok(if fundtrace::multi::is_multi(path) {
-        fundtrace::multi::MultiCase::load(path)?.0.case.name
-    } else {
-        fundtrace::case::Case::load(path)?.case.name
-    })
-}
-
-/// Trace one case file (single-chain or multi-asset) into `out`.
-fn trace_case(
-    path: &std::path::Path,
-    out: Option<std::path::PathBuf>,
-    policies: &[String],
-) -> anyhow::Result<Traced> {
-    if fundtrace::multi::is_multi(path) {
-        return trace_multi(path, out, policies);
-    }
-    let case = fundtrace::case::Case::load(path)?;
-    for p in policies {
-        if !case.trace.policies.contains(p) {
-            anyhow::bail!(
-                "--policy {p}: the models of {} are {}",
-                path.display(),
-                case.trace.policies.join(", ")
-            );
-        }
-    }
-    let out = out.unwrap_or_else(|| std::path::PathBuf::from("results").join(&case.case.name));
-    let run = fundtrace::trace::run::run_case(case, policies)?;
-    let summary = fundtrace::export::write_results(&run, &out)
-        .with_context(|| format!("writing results to {} failed", out.display()))?;
-    Ok(Traced::Single(Box::new(summary), out))
 }
 
 fn print_single(summary: &fundtrace::export::Summary, out: &std::path::Path) {
@@ -477,17 +511,16 @@ fn print_single(summary: &fundtrace::export::Summary, out: &std::path::Path) {
 }
 
 /// A multi-asset case: each asset's case into `OUT/<name>/` (concurrently), then the totals
-/// across them.
+/// across them; when assets fail, the first failing one in the file's order is reported.
 fn trace_multi(
-    path: &std::path::Path,
-    out: Option<std::path::PathBuf>,
+    multi: &fundtrace::multi::MultiCase,
+    cases: Vec<fundtrace::case::Case>,
+    out: std::path::PathBuf,
     policies: &[String],
 ) -> anyhow::Result<Traced> {
-    use fundtrace::multi::{combine, write_summary, MultiCase, MultiError};
+    use fundtrace::multi::{combine, write_summary, MultiError};
     use rayon::prelude::*;
-    let (multi, cases) = MultiCase::load(path)?;
-    let out = out.unwrap_or_else(|| std::path::PathBuf::from("results").join(&multi.case.name));
-    let runs = cases
+    let runs: Vec<anyhow::Result<_>> = cases
         .into_par_iter()
         .map(|case| {
             let name = case.case.name.clone();
@@ -501,8 +534,9 @@ fn trace_multi(
                 .with_context(|| format!("writing results to {} failed", dir.display()))?;
             Ok((summary, dir))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let summary = combine(&multi, &runs)?;
+        .collect();
+    let runs = runs.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    let summary = combine(multi, &runs)?;
     write_summary(&out, &summary)?;
     Ok(Traced::Multi(Box::new(summary), out))
 }

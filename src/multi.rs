@@ -104,6 +104,12 @@ pub fn is_multi(path: &Path) -> bool {
         .is_some_and(|t| t.contains_key("assets"))
 }
 
+/// Whether a case name can name its results directory: not empty, no path separator, not
+/// starting with a dot.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.')
+}
+
 impl MultiCase {
     /// Read and check a multi-asset case file and the asset case files it names.
     pub fn load(path: &Path) -> Result<(MultiCase, Vec<Case>), MultiError> {
@@ -125,12 +131,7 @@ impl MultiCase {
         for a in &multi.assets {
             let case = Case::load(&multi.dir.join(&a.case))?;
             let name = &case.case.name;
-            if name.is_empty()
-                || name == "."
-                || name == ".."
-                || name.contains(['/', '\\'])
-                || name.starts_with('.')
-            {
+            if !is_plain_name(name) {
                 return Err(invalid(format!(
                     "asset case {}: its [case] name '{name}' names its results directory: use a plain name (letters, digits, '-', '_')",
                     a.case.display()

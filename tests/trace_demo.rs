@@ -266,6 +266,27 @@ fn cases_traced_together_on_one_or_two_threads_equal_separate_runs() {
         tmp.path().join("same").to_str().unwrap(),
     ]);
     assert!(err.contains("both named 'demo'"), "{err}");
+    // Names are compared as directories on a case-insensitive filesystem would, and must be
+    // plain directory names.
+    let upper = d.case.with_file_name("upper.toml");
+    std::fs::write(&upper, text.replace("name = \"demo\"", "name = \"DEMO\"")).unwrap();
+    let err = run_err(&["trace", d.case.to_str().unwrap(), upper.to_str().unwrap()]);
+    assert!(err.contains("both named 'DEMO'"), "{err}");
+    let escaping = d.case.with_file_name("escaping.toml");
+    std::fs::write(
+        &escaping,
+        text.replace("name = \"demo\"", "name = \"../elsewhere\""),
+    )
+    .unwrap();
+    let err = run_err(&[
+        "trace",
+        d.case.to_str().unwrap(),
+        escaping.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("escaping.toml") && err.contains("use a plain name"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -31,7 +31,9 @@ impl Chain {
     }
 
     /// Like [`script_to_address`](Self::script_to_address), but appends to `out` (so a caller
-    /// can reuse one buffer). Never panics.
+    /// can reuse one buffer). Never panics. Ingest writes its output into the `scripts` table
+    /// (what seeds and labels are matched against) and exports call it again on the cached
+    /// script bytes, so a change of any rendering needs a new store `FORMAT_VERSION`.
     pub fn write_address(self, script: &[u8], out: &mut String) {
         let p = self.params();
         match Template::of(script) {

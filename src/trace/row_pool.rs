@@ -4,10 +4,11 @@
 //! transactions: 245 MB of flows, endpoints and edges). Fresh from the allocator, such vectors
 //! are fresh mappings, whose every page the kernel zeroes on first write; on this project's
 //! 2-core VM that zeroing took half of a batch's time, and two threads zeroing at once got
-//! almost nothing from the second core. A process that runs traces one after another (the
-//! assets of a multi-asset case, a notebook or service calling the library, the benchmarks)
-//! hands the vectors of a dropped result to the next result instead, already backed by memory.
-//! The models of one case do not share them: their results are all kept until the export.
+//! almost nothing from the second core. A process that runs traces one after another (a
+//! `trace` run of more case files than threads, a notebook or service calling the library, the
+//! benchmarks) hands the vectors of a dropped result to the next result instead, already backed
+//! by memory. Traces running at the same time (the models of one case, cases on different
+//! threads) do not share them: each result keeps its rows until it is exported.
 //! Small vectors are left to the allocator, which reuses them by itself.
 
 use std::sync::Mutex;
