@@ -323,7 +323,7 @@ fn trace(args: TraceArgs, json: bool) -> anyhow::Result<()> {
     if let Some(j) = args.jobs {
         pool = pool.num_threads(j);
     }
-    pool.build()?.install(|| trace_cases(args, json))
+    trace_cases(args, json, &pool.build()?)
 }
 
 /// What `trace` did with one case file.
@@ -399,8 +399,7 @@ impl Loaded {
 /// One case file into `out` (default `results/<case name>`), or several concurrently, each
 /// into `OUT/<case name>/`. Every file is loaded and checked before any is traced; when cases
 /// fail, the first failing one in the order given is reported.
-fn trace_cases(args: TraceArgs, json: bool) -> anyhow::Result<()> {
-    use rayon::prelude::*;
+fn trace_cases(args: TraceArgs, json: bool, pool: &rayon::ThreadPool) -> anyhow::Result<()> {
     let loaded = args
         .cases
         .iter()
@@ -411,7 +410,7 @@ fn trace_cases(args: TraceArgs, json: bool) -> anyhow::Result<()> {
         let out = args
             .out
             .unwrap_or_else(|| std::path::PathBuf::from("results").join(case.name()));
-        let traced = case.run(out, &args.policies)?;
+        let traced = pool.install(|| case.run(out, &args.policies))?;
         if json {
             println!("{}", serde_json::to_string_pretty(&traced.to_json()?)?);
         } else {
@@ -445,14 +444,11 @@ fn trace_cases(args: TraceArgs, json: bool) -> anyhow::Result<()> {
             );
         }
     }
-    let results: Vec<anyhow::Result<Traced>> = loaded
-        .into_par_iter()
-        .map(|(path, case)| {
-            let out = parent.join(case.name());
-            case.run(out, &args.policies)
-                .with_context(|| format!("tracing {} failed", path.display()))
-        })
-        .collect();
+    let results = run_bounded(loaded, pool, |(path, case)| {
+        let out = parent.join(case.name());
+        case.run(out, &args.policies)
+            .with_context(|| format!("tracing {} failed", path.display()))
+    });
     let traced = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     if json {
         let all = traced
@@ -469,6 +465,44 @@ fn trace_cases(args: TraceArgs, json: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `run` over `items` on `pool`, at most as many items at once as the pool has threads (one
+/// caller thread per slot hands its item to the pool and waits), the results in the items'
+/// order. Each item's own parallel work shares the pool; a pool thread waiting inside one item
+/// only helps the items already started, so a run of many large cases holds at most that many
+/// cases' results in memory, where a parallel iterator would start them all.
+fn run_bounded<T: Send, R: Send>(
+    items: Vec<T>,
+    pool: &rayon::ThreadPool,
+    run: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let n = items.len();
+    let items: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    let results: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..pool.current_num_threads().min(n) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(slot) = items.get(i) else { break };
+                let item = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let item = item.expect("each item is taken once");
+                let result = pool.install(|| run(item));
+                *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            r.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every item ran")
+        })
+        .collect()
 }
 
 fn print_single(summary: &fundtrace::export::Summary, out: &std::path::Path) {
