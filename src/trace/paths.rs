@@ -96,22 +96,35 @@ pub fn widest_paths(result: &TraceResult, k: usize, endpoints: &[OutIx]) -> Vec<
         .filter(|f| f.hop == 0)
         .map(|f| (f.out, f.tainted))
         .collect();
-    let mut best: Vec<Vec<Candidate>> = vec![Vec::new(); graph.node_count()];
+    // Each node's best candidates, widest first, in one arena: node `n`'s `span` gives where
+    // they start and how many there are. One scratch buffer serves every node: a chain-wide
+    // trace has millions of nodes, and a vector per node cost more than the search.
+    let mut arena: Vec<Candidate> = Vec::with_capacity(graph.node_count());
+    let mut span: Vec<(u32, u32)> = vec![(0, 0); graph.node_count()];
+    let mut cands: Vec<Candidate> = Vec::new();
+    let mut incoming: Vec<(OutIx, NodeIndex, u64)> = Vec::new();
     for &node in &order {
-        let mut cands: Vec<Candidate> = Vec::new();
+        cands.clear();
         if let Some(&taint) = seeds.get(&graph[node]) {
             cands.push(Candidate {
                 width: taint,
                 back: None,
             });
         }
-        let mut incoming: Vec<_> = graph.edges_directed(node, Direction::Incoming).collect();
-        incoming.sort_by_key(|e| graph[petgraph::visit::EdgeRef::source(e)]);
-        for e in incoming {
+        incoming.clear();
+        incoming.extend(graph.edges_directed(node, Direction::Incoming).map(|e| {
             let from = petgraph::visit::EdgeRef::source(&e);
-            for (i, c) in best[from.index()].iter().enumerate() {
+            (graph[from], from, *e.weight())
+        }));
+        incoming.sort_by_key(|&(out, _, _)| out);
+        for &(_, from, weight) in &incoming {
+            let (start, len) = span[from.index()];
+            for (i, c) in arena[start as usize..(start + len) as usize]
+                .iter()
+                .enumerate()
+            {
                 cands.push(Candidate {
-                    width: c.width.min(*e.weight()),
+                    width: c.width.min(weight),
                     back: Some((from, i)),
                 });
             }
@@ -124,20 +137,25 @@ pub fn widest_paths(result: &TraceResult, k: usize, endpoints: &[OutIx]) -> Vec<
             })
         });
         cands.truncate(k);
-        best[node.index()] = cands;
+        span[node.index()] = (arena.len() as u32, cands.len() as u32);
+        arena.extend_from_slice(&cands);
     }
+    let best = |n: NodeIndex| {
+        let (start, len) = span[n.index()];
+        &arena[start as usize..(start + len) as usize]
+    };
     let mut paths = Vec::new();
     for &end in endpoints {
         let Ok(i) = outs.binary_search(&end) else {
             continue;
         };
         let node = NodeIndex::new(i);
-        for (rank, c) in best[node.index()].iter().enumerate() {
+        for (rank, c) in best(node).iter().enumerate() {
             let mut outputs = vec![graph[node]];
             let mut back = c.back;
             while let Some((n, i)) = back {
                 outputs.push(graph[n]);
-                back = best[n.index()][i].back;
+                back = best(n)[i].back;
             }
             outputs.reverse();
             paths.push(Path {
