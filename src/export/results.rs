@@ -33,11 +33,11 @@ fn encode(
     ))
 }
 
-/// Where an output is: txid, vout, address, height, time.
-struct Place {
-    txid: String,
+/// Where an output is: its transaction, vout, address, height, time.
+struct Place<'a> {
+    tx: crate::store::TxIx,
     vout: u32,
-    address: String,
+    address: &'a str,
     height: u32,
     time_ms: i64,
 }
@@ -54,16 +54,15 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
         let tx = ds.out_tx(out);
         let height = ds.tx_height(tx);
         Place {
-            txid: ds.txid(tx).to_string(),
+            tx,
             vout: ds.vout(out),
-            address: names
-                .get(&ds.script_id(out))
-                .map(|n| n.0.clone())
-                .unwrap_or_default(),
+            address: names.get(&ds.script_id(out)).map_or("", |n| n.0.as_str()),
             height,
             time_ms: ds.block_time(height) as i64 * 1000,
         }
     };
+    // Txids as hex straight into their column: no string per row.
+    let mut hex = [0u8; 64];
     let case = run.case.case.name.as_str();
     let time_field = |n: &str| {
         Field::new(
@@ -74,17 +73,19 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
     };
 
     // flows: one row per tainted output per model.
-    let (mut f_policy, mut f_hop, mut f_txid, mut f_vout, mut f_addr) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let rows: usize = run.runs.iter().map(|r| r.result.flows.len()).sum();
+    let (mut f_policy, mut f_hop, mut f_vout) = (vec![], vec![], vec![]);
+    let mut f_txid = StringBuilder::with_capacity(rows, rows * 64);
+    let mut f_addr = StringBuilder::with_capacity(rows, rows * 42);
     let (mut f_value, mut f_taint, mut f_height, mut f_time) = (vec![], vec![], vec![], vec![]);
     for r in &run.runs {
         for f in &r.result.flows {
             let p = place(f.out);
             f_policy.push(r.policy);
             f_hop.push(f.hop);
-            f_txid.push(p.txid);
+            f_txid.append_value(ds.txid_hex(p.tx, &mut hex));
             f_vout.push(p.vout);
-            f_addr.push(p.address);
+            f_addr.append_value(p.address);
             f_value.push(ds.value(f.out));
             f_taint.push(f.tainted);
             f_height.push(p.height);
@@ -110,9 +111,9 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             Arc::new(StringArray::from(vec![case; n])),
             Arc::new(StringArray::from(f_policy)),
             Arc::new(UInt32Array::from(f_hop)),
-            Arc::new(StringArray::from(f_txid)),
+            Arc::new(f_txid.finish()),
             Arc::new(UInt32Array::from(f_vout)),
-            Arc::new(StringArray::from(f_addr)),
+            Arc::new(f_addr.finish()),
             Arc::new(UInt64Array::from(f_value)),
             Arc::new(UInt64Array::from(f_taint)),
             Arc::new(UInt32Array::from(f_height)),
@@ -138,8 +139,10 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
     let decimal_field = |n: &str| Field::new(n, DataType::Decimal128(38, 2), true);
 
     // endpoints: one row per bucket holding.
-    let (mut e_policy, mut e_bucket, mut e_txid, mut e_vout, mut e_addr) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let rows: usize = run.runs.iter().map(|r| r.result.endpoints.len()).sum();
+    let (mut e_policy, mut e_bucket, mut e_vout) = (vec![], vec![], vec![]);
+    let mut e_txid = StringBuilder::with_capacity(rows, rows * 64);
+    let mut e_addr = StringBuilder::with_capacity(rows, rows * 42);
     let (mut e_entity, mut e_category, mut e_hop, mut e_taint, mut e_height) =
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut e_fiat, mut e_fiat_theft) = (vec![], vec![]);
@@ -150,15 +153,15 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             match (e.out, e.fee_tx) {
                 (Some(out), _) => {
                     let p = place(out);
-                    e_txid.push(Some(p.txid));
+                    e_txid.append_value(ds.txid_hex(p.tx, &mut hex));
                     e_vout.push(Some(p.vout));
-                    e_addr.push(Some(p.address));
+                    e_addr.append_value(p.address);
                     e_height.push(p.height);
                 }
                 (None, Some(tx)) => {
-                    e_txid.push(Some(ds.txid(tx).to_string()));
+                    e_txid.append_value(ds.txid_hex(tx, &mut hex));
                     e_vout.push(None);
-                    e_addr.push(None);
+                    e_addr.append_null();
                     e_height.push(ds.tx_height(tx));
                 }
                 (None, None) => unreachable!("an endpoint is an output or a fee"),
@@ -193,9 +196,9 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             Arc::new(StringArray::from(vec![case; n])),
             Arc::new(StringArray::from(e_policy)),
             Arc::new(StringArray::from(e_bucket)),
-            Arc::new(StringArray::from(e_txid)),
+            Arc::new(e_txid.finish()),
             Arc::new(UInt32Array::from(e_vout)),
-            Arc::new(StringArray::from(e_addr)),
+            Arc::new(e_addr.finish()),
             Arc::new(StringArray::from(e_entity)),
             Arc::new(StringArray::from(e_category)),
             Arc::new(UInt32Array::from(e_hop)),

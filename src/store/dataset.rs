@@ -208,6 +208,17 @@ impl Dataset {
         txid_from_display(&self.txid.as_slice()[tx.index()])
     }
 
+    /// `tx`'s txid as the 64 hex digits explorers show (`txid(tx).to_string()`), written into
+    /// `buf`: no allocation, for exports that write millions.
+    pub fn txid_hex<'b>(&self, tx: TxIx, buf: &'b mut [u8; 64]) -> &'b str {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for (i, b) in self.txid.as_slice()[tx.index()].iter().enumerate() {
+            buf[2 * i] = HEX[(b >> 4) as usize];
+            buf[2 * i + 1] = HEX[(b & 15) as usize];
+        }
+        std::str::from_utf8(buf).expect("hex digits are ASCII")
+    }
+
     /// Height of the block holding `tx`.
     pub fn tx_height(&self, tx: TxIx) -> u32 {
         self.tx_height.as_slice()[tx.index()]
