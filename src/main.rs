@@ -477,19 +477,15 @@ fn run_bounded<T: Send, R: Send>(
     pool: &rayon::ThreadPool,
     run: impl Fn(T) -> R + Sync,
 ) -> Vec<R> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
     let n = items.len();
-    let items: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    let queue = Mutex::new(items.into_iter().enumerate());
     let results: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for _ in 0..pool.current_num_threads().min(n) {
             scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(slot) = items.get(i) else { break };
-                let item = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-                let item = item.expect("each item is taken once");
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some((i, item)) = next else { break };
                 let result = pool.install(|| run(item));
                 *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             });

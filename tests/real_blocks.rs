@@ -52,9 +52,10 @@ fn mainnet_0_4312_has_the_published_counts_and_tip() {
     assert_eq!(coinbase_inputs, 4313, "one coinbase input per block");
     assert_eq!(ds.input_count() as usize - coinbase_inputs, 247);
     // The exports' allocation-free txid hex is the txid as displayed.
-    let mut hex = [0u8; 64];
     for tx in (0..ds.tx_count()).map(TxIx) {
-        assert_eq!(ds.txid_hex(tx, &mut hex), ds.txid(tx).to_string());
+        let mut hex = String::new();
+        ds.push_txid_hex(tx, &mut hex);
+        assert_eq!(hex, ds.txid(tx).to_string());
     }
     drop(ds);
     // P2PK outputs shown as their key's P2PKH address, from the cache as in the table.

@@ -228,12 +228,13 @@ fn write_digest(prefix: &str, script: &[u8], out: &mut String) {
     push_hex(out, &digest);
 }
 
-/// Append lowercase hex.
-fn push_hex(out: &mut String, bytes: &[u8]) {
+/// Append lowercase hex (to a `String`, or to an Arrow string builder's current value).
+pub fn push_hex(out: &mut impl std::fmt::Write, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+        // Writing to memory cannot fail.
+        let _ = out.write_char(char::from(DIGITS[usize::from(b >> 4)]));
+        let _ = out.write_char(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
 }
 

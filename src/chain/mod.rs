@@ -52,7 +52,7 @@ mod script;
 pub mod scrypt;
 
 pub use address::{
-    MAX_INLINE_OP_RETURN, MULTISIG_PREFIX, NONSTANDARD_PREFIX, OP_RETURN_PREFIX,
+    push_hex, MAX_INLINE_OP_RETURN, MULTISIG_PREFIX, NONSTANDARD_PREFIX, OP_RETURN_PREFIX,
     OP_RETURN_SHA256_PREFIX,
 };
 pub use params::ChainParams;

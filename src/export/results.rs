@@ -62,7 +62,10 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
         }
     };
     // Txids as hex straight into their column: no string per row.
-    let mut hex = [0u8; 64];
+    let append_txid = |b: &mut StringBuilder, tx| {
+        ds.push_txid_hex(tx, b);
+        b.append_value("");
+    };
     let case = run.case.case.name.as_str();
     let time_field = |n: &str| {
         Field::new(
@@ -83,7 +86,7 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             let p = place(f.out);
             f_policy.push(r.policy);
             f_hop.push(f.hop);
-            f_txid.append_value(ds.txid_hex(p.tx, &mut hex));
+            append_txid(&mut f_txid, p.tx);
             f_vout.push(p.vout);
             f_addr.append_value(p.address);
             f_value.push(ds.value(f.out));
@@ -153,13 +156,13 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             match (e.out, e.fee_tx) {
                 (Some(out), _) => {
                     let p = place(out);
-                    e_txid.append_value(ds.txid_hex(p.tx, &mut hex));
+                    append_txid(&mut e_txid, p.tx);
                     e_vout.push(Some(p.vout));
                     e_addr.append_value(p.address);
                     e_height.push(p.height);
                 }
                 (None, Some(tx)) => {
-                    e_txid.append_value(ds.txid_hex(tx, &mut hex));
+                    append_txid(&mut e_txid, tx);
                     e_vout.push(None);
                     e_addr.append_null();
                     e_height.push(ds.tx_height(tx));

@@ -208,15 +208,10 @@ impl Dataset {
         txid_from_display(&self.txid.as_slice()[tx.index()])
     }
 
-    /// `tx`'s txid as the 64 hex digits explorers show (`txid(tx).to_string()`), written into
-    /// `buf`: no allocation, for exports that write millions.
-    pub fn txid_hex<'b>(&self, tx: TxIx, buf: &'b mut [u8; 64]) -> &'b str {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for (i, b) in self.txid.as_slice()[tx.index()].iter().enumerate() {
-            buf[2 * i] = HEX[(b >> 4) as usize];
-            buf[2 * i + 1] = HEX[(b & 15) as usize];
-        }
-        std::str::from_utf8(buf).expect("hex digits are ASCII")
+    /// Append `tx`'s txid as the 64 hex digits explorers show (`txid(tx).to_string()`) to
+    /// `out`: exports write millions straight into their string column.
+    pub fn push_txid_hex(&self, tx: TxIx, out: &mut impl std::fmt::Write) {
+        crate::chain::push_hex(out, &self.txid.as_slice()[tx.index()]);
     }
 
     /// Height of the block holding `tx`.

@@ -208,14 +208,19 @@ impl RowPools {
 static PLAIN_ROWS: RowPools = RowPools::new();
 static HUGE_ROWS: RowPools = RowPools::new();
 
+/// The pools of rows advised to huge pages or not.
+fn row_pools(huge_rows: bool) -> &'static RowPools {
+    if huge_rows {
+        &HUGE_ROWS
+    } else {
+        &PLAIN_ROWS
+    }
+}
+
 impl Drop for TraceResult {
     /// Hand the large row vectors to the next trace (see [`row_pool`](super::row_pool)).
     fn drop(&mut self) {
-        let pools = if self.huge_rows {
-            &HUGE_ROWS
-        } else {
-            &PLAIN_ROWS
-        };
+        let pools = row_pools(self.huge_rows);
         pools.flows.give(std::mem::take(&mut self.flows));
         pools.endpoints.give(std::mem::take(&mut self.endpoints));
         pools.edges.give(std::mem::take(&mut self.edges));
@@ -245,7 +250,7 @@ impl TraceResult {
         edges: u64,
         huge_rows: bool,
     ) -> TraceResult {
-        let pools = if huge_rows { &HUGE_ROWS } else { &PLAIN_ROWS };
+        let pools = row_pools(huge_rows);
         TraceResult {
             seeded: 0,
             flows: pools.flows.take(flows as usize),

@@ -100,7 +100,7 @@ pub fn widest_paths(result: &TraceResult, k: usize, endpoints: &[OutIx]) -> Vec<
     // they start and how many there are. One scratch buffer serves every node: a chain-wide
     // trace has millions of nodes, and a vector per node cost more than the search.
     let mut arena: Vec<Candidate> = Vec::with_capacity(graph.node_count());
-    let mut span: Vec<(u32, u32)> = vec![(0, 0); graph.node_count()];
+    let mut span: Vec<(usize, usize)> = vec![(0, 0); graph.node_count()];
     let mut cands: Vec<Candidate> = Vec::new();
     let mut incoming: Vec<(OutIx, NodeIndex, u64)> = Vec::new();
     for &node in &order {
@@ -119,10 +119,7 @@ pub fn widest_paths(result: &TraceResult, k: usize, endpoints: &[OutIx]) -> Vec<
         incoming.sort_by_key(|&(out, _, _)| out);
         for &(_, from, weight) in &incoming {
             let (start, len) = span[from.index()];
-            for (i, c) in arena[start as usize..(start + len) as usize]
-                .iter()
-                .enumerate()
-            {
+            for (i, c) in arena[start..start + len].iter().enumerate() {
                 cands.push(Candidate {
                     width: c.width.min(weight),
                     back: Some((from, i)),
@@ -137,12 +134,12 @@ pub fn widest_paths(result: &TraceResult, k: usize, endpoints: &[OutIx]) -> Vec<
             })
         });
         cands.truncate(k);
-        span[node.index()] = (arena.len() as u32, cands.len() as u32);
+        span[node.index()] = (arena.len(), cands.len());
         arena.extend_from_slice(&cands);
     }
     let best = |n: NodeIndex| {
         let (start, len) = span[n.index()];
-        &arena[start as usize..(start + len) as usize]
+        &arena[start..start + len]
     };
     let mut paths = Vec::new();
     for &end in endpoints {
