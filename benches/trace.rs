@@ -1,5 +1,6 @@
 //! Trace throughput: every model on a generated payments chain (`FUNDTRACE_BENCH_TXS`, default
-//! 1,000,000 transactions), and a batch of cases under each model on 1 and 2 threads.
+//! 1,000,000 transactions), a batch of cases under each model on 1 and 2 threads, and the export
+//! of one case's result tables (`export_tables`).
 //!
 //! Run: `cargo bench --bench trace`. The same poison reach computed by DuckDB's recursive SQL
 //! over the store's Parquet: `python3 benches/duckdb_poison.py DATASET TX_IX [--hops]` (the
@@ -92,4 +93,30 @@ fn batch_of_cases(bencher: Bencher, model_threads: &str) {
     let policy = by_name(model).unwrap();
     let cases = batch_cases(load);
     bencher.bench(|| run_batch(load, &pool, &cases, policy.as_ref()));
+}
+
+/// The export of one case's results: the seed transaction's case (dust limit 10,000) under all
+/// five models, its tables (flows, endpoints, cash-outs, top paths, loss band) encoded to
+/// Parquet, as `fundtrace trace` writes them.
+#[divan::bench(sample_count = 5)]
+fn export_tables(bencher: Bencher) {
+    let load = load();
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case.toml");
+    std::fs::write(
+        &case,
+        format!(
+            "[case]\nname = \"bench\"\ndataset = \"{}\"\nchain = \"{}\"\n\
+             [seeds]\ntxids = [\"{}\"]\n\
+             [trace]\npolicies = [\"poison\", \"haircut\", \"fifo\", \"lifo\", \"tiho\"]\n\
+             max_hops = 1000\nmin_value = 10000\n",
+            load.dataset.dir().display(),
+            load.dataset.manifest().chain.name(),
+            load.dataset.txid(load.seed_tx)
+        ),
+    )
+    .unwrap();
+    let case = fundtrace::case::Case::load(&case).unwrap();
+    let run = fundtrace::trace::run::run_case(case, &[]).unwrap();
+    bencher.bench(|| fundtrace::export::results::tables(&run).unwrap().len());
 }
