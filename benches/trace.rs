@@ -74,7 +74,7 @@ fn poison_reach(bencher: Bencher) {
         .bench(|| fundtrace::trace::poison_walk::poison_reach(&load.dataset, &seeds, &rules).txs());
 }
 
-/// A batch of 8 cases (seeds in 8 different transactions, dust limit 10,000) under each model,
+/// A batch of 32 cases (seeds in 32 different transactions, dust limit 10,000) under each model,
 /// on 1 and 2 threads: `MODEL/THREADS`.
 #[divan::bench(
     args = [

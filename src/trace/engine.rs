@@ -262,18 +262,15 @@ impl TraceResult {
         }
     }
 
-    /// Give back the unused reserve of a row vector that uses less than half of it (glibc moves
-    /// large buffers with `mremap`, without copying). A vector using at least half keeps its
-    /// room, so that it fits the next trace of about that size once this result is dropped.
+    /// Give back the unused reserve of a row vector that uses less than half of it: its rows
+    /// move to a vector of their size and a large buffer goes to the row pool for the next
+    /// trace (see [`row_pool`](super::row_pool)). A vector using at least half keeps its room,
+    /// so that it fits the next trace of about that size once this result is dropped.
     pub fn shrink(&mut self) {
-        fn shrink<T>(v: &mut Vec<T>) {
-            if v.capacity() / 2 > v.len() {
-                v.shrink_to_fit();
-            }
-        }
-        shrink(&mut self.flows);
-        shrink(&mut self.endpoints);
-        shrink(&mut self.edges);
+        let pools = row_pools(self.huge_rows);
+        pools.flows.shrink(&mut self.flows);
+        pools.endpoints.shrink(&mut self.endpoints);
+        pools.edges.shrink(&mut self.edges);
     }
 
     /// Tainted satoshis per bucket.

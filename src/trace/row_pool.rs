@@ -10,7 +10,14 @@
 //! by memory. Traces running at the same time (the models of one case, cases on different
 //! threads) do not share them: each result keeps its rows until it is exported.
 //! Small vectors are left to the allocator, which reuses them by itself.
+//!
+//! A small trace gets a large buffer too (the general walk reserves room for the whole chain,
+//! and only the pages it writes become resident). At its end its few rows move to a vector of
+//! their size and the buffer goes back here ([`RowPool::shrink`]), rather than being shrunk in
+//! place: a batch of small cases once spent half its time mapping, faulting and unmapping
+//! those buffers, and with two threads each unmapping stopped both CPUs to flush their TLBs.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Vectors smaller than this are not kept: glibc serves them from its arenas and reuses that
@@ -20,6 +27,8 @@ const MIN_BYTES: usize = 32 << 20;
 /// Kept vectors of one row type.
 pub(super) struct RowPool<T> {
     kept: Mutex<Vec<Vec<T>>>,
+    /// Threads of the largest rayon pool that gave a vector back.
+    most_threads: AtomicUsize,
 }
 
 impl<T> RowPool<T> {
@@ -27,6 +36,7 @@ impl<T> RowPool<T> {
     pub(super) const fn new() -> RowPool<T> {
         RowPool {
             kept: Mutex::new(Vec::new()),
+            most_threads: AtomicUsize::new(1),
         }
     }
 
@@ -54,14 +64,21 @@ impl<T> RowPool<T> {
     }
 
     /// Keep `v` (emptied) for a later [`RowPool::take`] if it is large; at most as many per
-    /// pool as the current rayon pool has threads (the most traces running at once), the
-    /// smallest given back to the allocator first.
+    /// pool as the largest rayon pool that gave one back has threads (the most traces running
+    /// at once), the smallest given back to the allocator first. The largest, not the current:
+    /// a process that traces on pools of 1 and 2 threads in turn (the benchmarks) would
+    /// otherwise unmap a buffer after each 1-thread run and fault a new one in on the next
+    /// 2-thread run.
     pub(super) fn give(&self, mut v: Vec<T>) {
         if bytes::<T>(v.capacity()) < MIN_BYTES {
             return;
         }
         v.clear();
-        let most = rayon::current_num_threads().max(1);
+        let threads = rayon::current_num_threads().max(1);
+        let most = self
+            .most_threads
+            .fetch_max(threads, Ordering::Relaxed)
+            .max(threads);
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         kept.push(v);
         let mut evicted = Vec::new();
@@ -74,6 +91,25 @@ impl<T> RowPool<T> {
         // Freed (unmapped) after the lock is released.
         drop(kept);
         drop(evicted);
+    }
+}
+
+impl<T> RowPool<T> {
+    /// Give back the room `v` does not use, when it uses less than half of it: its rows move to
+    /// a vector of their size, and a large buffer goes to the pool for the next trace. Shrinking
+    /// a large buffer in place would unmap its tail, and the next trace would take fresh pages
+    /// that the kernel zeroes again (and, with two threads, flushes both CPUs' TLBs for).
+    pub(super) fn shrink(&self, v: &mut Vec<T>) {
+        if v.capacity() / 2 <= v.len() {
+            return;
+        }
+        if bytes::<T>(v.capacity()) < MIN_BYTES {
+            v.shrink_to_fit();
+            return;
+        }
+        let mut fitted = Vec::with_capacity(v.len());
+        fitted.append(v);
+        self.give(std::mem::replace(v, fitted));
     }
 }
 
@@ -131,5 +167,56 @@ mod tests {
             kept.iter().all(|v| v.capacity() >= BIG + 3),
             "the smallest went first"
         );
+    }
+
+    #[test]
+    fn a_smaller_thread_pool_keeps_the_vectors_a_larger_one_needed() {
+        let pool: RowPool<u64> = RowPool::new();
+        let two = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        two.install(|| {
+            pool.give(Vec::with_capacity(BIG));
+            pool.give(Vec::with_capacity(BIG + 1));
+        });
+        one.install(|| pool.give(Vec::with_capacity(BIG + 2)));
+        let kept = pool.kept.lock().unwrap();
+        assert_eq!(kept.len(), 2, "two traces ran at once before");
+        assert!(kept.iter().all(|v| v.capacity() > BIG));
+    }
+
+    #[test]
+    fn shrinking_moves_few_rows_out_of_a_large_buffer_and_keeps_the_buffer() {
+        let pool: RowPool<u64> = RowPool::new();
+        let mut v = pool.take(BIG);
+        let buffer = v.as_ptr();
+        v.extend([7, 8, 9]);
+        pool.shrink(&mut v);
+        assert_eq!(v, [7, 8, 9]);
+        assert!(v.capacity() < 1024, "the rows got a vector of their size");
+        let again = pool.take(BIG);
+        assert_eq!(again.as_ptr(), buffer, "the buffer went to the pool");
+        drop(again);
+
+        let mut half = pool.take(BIG);
+        half.resize(half.capacity() / 2, 1);
+        let (ptr, len) = (half.as_ptr(), half.len());
+        pool.shrink(&mut half);
+        assert_eq!(
+            (half.as_ptr(), half.len()),
+            (ptr, len),
+            "half used: kept as is"
+        );
+
+        let mut small = Vec::with_capacity(100);
+        small.push(1u64);
+        pool.shrink(&mut small);
+        assert_eq!(small.capacity(), 1, "a small vector is shrunk in place");
+        assert!(pool.kept.lock().unwrap().is_empty());
     }
 }
