@@ -6,7 +6,9 @@
 //!
 //! - **Batch, 1 thread against 2** (target ≥ 1.7×): the batch of 32 cases of
 //!   `trace::batch_of_cases` under each model. Each side of a pair runs the batch once untimed,
-//!   then enough times to last about 250 ms on 1 thread; its time is per batch.
+//!   then enough times to last about 250 ms on 1 thread; its time is per batch. Beside it, the
+//!   largest case's share of the batch (each case timed once on 1 thread) and the bound that
+//!   puts on any 2-thread schedule: the batch lasts at least its largest case.
 //! - **Poison reach against DuckDB** (target ≥ 50×): fundtrace's `poison_reach` (the median of 5
 //!   runs) beside the same reach with hops by DuckDB's recursive query over the store's Parquet
 //!   (`benches/duckdb_poison.py --hops`, the median of 3 runs in one process, its table load not
@@ -22,8 +24,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::trace_load::{batch_cases, load, run_batch, seeds};
-use fundtrace::trace::engine::StopRules;
+use common::trace_load::{batch_cases, load, rules, run_batch, seeds};
+use fundtrace::trace::engine::{trace_forward, StopRules};
 use fundtrace::trace::poison_walk::poison_reach;
 use fundtrace::trace::policy::by_name;
 
@@ -67,13 +69,34 @@ fn batch_pairs(rounds: usize) {
         cases.len()
     );
     println!(
-        "{:<8} {:>12} {:>12} {:>10} {:>16}",
-        "model", "1 thread", "2 threads", "ratio", "ratio range"
+        "{:<8} {:>12} {:>12} {:>10} {:>16} {:>12} {:>8}",
+        "model", "1 thread", "2 threads", "ratio", "ratio range", "largest case", "bound"
     );
     for model in MODELS {
         let policy = by_name(model).unwrap();
         let visited = run_batch(load, &pools[0], &cases, policy.as_ref());
         assert_eq!(visited, run_batch(load, &pools[1], &cases, policy.as_ref()));
+        // The batch's own bound: however cases are spread over 2 threads, the batch lasts at
+        // least its largest case and at least half its total.
+        let case_times: Vec<Duration> = pools[0].install(|| {
+            cases
+                .iter()
+                .map(|seeds| {
+                    let start = Instant::now();
+                    std::hint::black_box(trace_forward(
+                        &load.dataset,
+                        seeds,
+                        policy.as_ref(),
+                        &rules(),
+                    ));
+                    start.elapsed()
+                })
+                .collect()
+        });
+        let total: Duration = case_times.iter().sum();
+        let largest = case_times.iter().max().copied().unwrap_or_default();
+        let share = largest.as_secs_f64() / total.as_secs_f64().max(f64::MIN_POSITIVE);
+        let bound = 1.0 / share.max(0.5);
         // A side of a pair runs the batch enough times to last about SAMPLE on 1 thread (a
         // batch of a few milliseconds is within the VM's scheduling jitter), after one untimed
         // run: a process traces on one pool, and the first batch after the other pool's finds
@@ -108,12 +131,14 @@ fn batch_pairs(rounds: usize) {
             .collect();
         let (lo, hi) = range(&ratios);
         println!(
-            "{model:<8} {:>12.2?} {:>12.2?} {:>9.2}x {:>7.2}-{:.2}x",
+            "{model:<8} {:>12.2?} {:>12.2?} {:>9.2}x {:>7.2}-{:.2}x {:>11.0}% {:>7.2}x",
             median(&one),
             median(&two),
             median_f64(&ratios),
             lo,
-            hi
+            hi,
+            100.0 * share,
+            bound
         );
     }
 }
