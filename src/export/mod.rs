@@ -30,6 +30,14 @@ pub enum ExportError {
     /// Parquet encoding failed.
     #[error("cannot encode {0}: {1}")]
     Parquet(&'static str, parquet::errors::ParquetError),
+    /// A result table could not be encoded or written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The table's file.
+        path: PathBuf,
+        /// What failed.
+        source: crate::store::stream::StreamError,
+    },
     /// Reading addresses failed.
     #[error(transparent)]
     Read(#[from] crate::store::read::ReadError),
@@ -316,12 +324,10 @@ pub fn write_results(run: &CaseRun, dir: &Path) -> Result<Summary, ExportError> 
         let path = path.to_path_buf();
         move |source| ExportError::Io { path, source }
     };
-    let mut tables = results::tables(run)?;
-    tables.push(band::band_table(run, &band::loss_band(run))?);
-    for (name, bytes) in tables {
-        let path = dir.join(name);
-        write_atomic(&path, &bytes).map_err(io(&path))?;
-    }
+    results::write_tables(run, dir)?;
+    let (name, bytes) = band::band_table(run, &band::loss_band(run))?;
+    let path = dir.join(name);
+    write_atomic(&path, &bytes).map_err(io(&path))?;
     let mut json = serde_json::to_string_pretty(&summary).expect("summary serializes");
     json.push('\n');
     let path = dir.join("summary.json");

@@ -1,36 +1,110 @@
-//! The result tables (one struct of columns each, as the store's tables): endpoints, flows and
-//! cash-outs, across every model of a case run.
+//! The result tables (one struct of columns each, as the store's tables): endpoints, flows,
+//! cash-outs and paths, across every model of a case run.
+//!
+//! Flows and endpoints have a row per tainted output (millions for a poison trace reaching most
+//! of a chain): they are built and written a chunk of rows at a time, the next chunk built while
+//! the last one is encoded, so their memory stays that of two chunks whatever the trace's size.
 
+use std::ops::Range;
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, Decimal128Array, ListBuilder, RecordBatch, StringArray, StringBuilder,
     TimestampMillisecondArray, UInt32Array, UInt64Array,
 };
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use super::{cashouts, ExportError};
 use crate::store::dataset::script_addresses;
-use crate::store::encode::to_parquet;
+use crate::store::encode::ROW_GROUP_ROWS;
+use crate::store::stream::{write_parquet_atomic, AtomicParquet};
 use crate::store::{OutIx, ScriptId};
 use crate::trace::paths::{endpoints_to_explain, widest_paths};
 use crate::trace::run::CaseRun;
+
+/// Rows of a large table built and encoded at a time: four row groups.
+const CHUNK_ROWS: usize = 4 * ROW_GROUP_ROWS;
 
 fn utf8(name: &str, nullable: bool) -> Field {
     Field::new(name, DataType::Utf8, nullable)
 }
 
-fn encode(
+/// Write table `name` of `fields` into `dir` (atomically), its `rows` rows built a chunk at a
+/// time by `build(range)`: the columns of those rows. A chunk is built while the one before is
+/// encoded (both on rayon).
+fn write_chunked<B>(
+    dir: &Path,
+    name: &'static str,
+    fields: Vec<Field>,
+    rows: usize,
+    build: B,
+) -> Result<(), ExportError>
+where
+    B: Fn(Range<usize>) -> Result<Vec<ArrayRef>, ExportError> + Sync,
+{
+    let path = dir.join(name);
+    let written = |source| ExportError::Write {
+        path: path.clone(),
+        source,
+    };
+    let schema: SchemaRef = Arc::new(Schema::new(fields));
+    let batch = |columns| {
+        RecordBatch::try_new(schema.clone(), columns).expect("columns match their schema")
+    };
+    let mut file = AtomicParquet::create(&path, schema.clone()).map_err(written)?;
+    let mut pending: Option<RecordBatch> = None;
+    let mut start = 0;
+    loop {
+        let range = start..rows.min(start + CHUNK_ROWS);
+        let last = range.end == rows;
+        let (done, built) = rayon::join(
+            || pending.take().map_or(Ok(()), |b| file.write(&b)),
+            || build(range.clone()),
+        );
+        done.map_err(written)?;
+        pending = Some(batch(built?));
+        if last {
+            break;
+        }
+        start = range.end;
+    }
+    if let Some(b) = pending {
+        file.write(&b).map_err(written)?;
+    }
+    file.commit().map_err(written)?;
+    Ok(())
+}
+
+/// Write a small table whole into `dir` (atomically).
+fn write_whole(
+    dir: &Path,
     name: &'static str,
     fields: Vec<Field>,
     columns: Vec<ArrayRef>,
-) -> Result<(&'static str, Vec<u8>), ExportError> {
+) -> Result<(), ExportError> {
+    let path = dir.join(name);
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .expect("columns match their schema");
-    Ok((
-        name,
-        to_parquet(&batch).map_err(|e| ExportError::Parquet(name, e))?,
-    ))
+    write_parquet_atomic(&path, &batch).map_err(|source| ExportError::Write { path, source })?;
+    Ok(())
+}
+
+/// The rows `range` of the concatenation of `parts` (a model's name and its rows, in model
+/// order): `(model, row)`.
+fn rows_in<'r, T>(
+    parts: Vec<(&'static str, &'r [T])>,
+    range: Range<usize>,
+) -> impl Iterator<Item = (&'static str, &'r T)> {
+    let mut skip = range.start;
+    let mut take = range.len();
+    parts.into_iter().flat_map(move |(policy, all)| {
+        let from = skip.min(all.len());
+        skip -= from;
+        let to = from + take.min(all.len() - from);
+        take -= to - from;
+        all[from..to].iter().map(move |row| (policy, row))
+    })
 }
 
 /// Where an output is: its transaction, vout, address, height, time.
@@ -42,8 +116,8 @@ struct Place<'a> {
     time_ms: i64,
 }
 
-/// The encoded result tables: `(file name, Parquet bytes)`.
-pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError> {
+/// Write the result tables into `dir`: flows, endpoints, cash-outs and paths.
+pub fn write_tables(run: &CaseRun, dir: &Path) -> Result<(), ExportError> {
     let ds = &run.dataset;
     let mut scripts: Vec<ScriptId> = Vec::new();
     for r in &run.runs {
@@ -77,26 +151,8 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
 
     // flows: one row per tainted output per model.
     let rows: usize = run.runs.iter().map(|r| r.result.flows.len()).sum();
-    let (mut f_policy, mut f_hop, mut f_vout) = (vec![], vec![], vec![]);
-    let mut f_txid = StringBuilder::with_capacity(rows, rows * 64);
-    let mut f_addr = StringBuilder::with_capacity(rows, rows * 42);
-    let (mut f_value, mut f_taint, mut f_height, mut f_time) = (vec![], vec![], vec![], vec![]);
-    for r in &run.runs {
-        for f in &r.result.flows {
-            let p = place(f.out);
-            f_policy.push(r.policy);
-            f_hop.push(f.hop);
-            append_txid(&mut f_txid, p.tx);
-            f_vout.push(p.vout);
-            f_addr.append_value(p.address);
-            f_value.push(ds.value(f.out));
-            f_taint.push(f.tainted);
-            f_height.push(p.height);
-            f_time.push(p.time_ms);
-        }
-    }
-    let n = f_policy.len();
-    let flows = encode(
+    write_chunked(
+        dir,
         "flows.parquet",
         vec![
             utf8("case", false),
@@ -110,18 +166,48 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             Field::new("height", DataType::UInt32, false),
             time_field("time"),
         ],
-        vec![
-            Arc::new(StringArray::from(vec![case; n])),
-            Arc::new(StringArray::from(f_policy)),
-            Arc::new(UInt32Array::from(f_hop)),
-            Arc::new(f_txid.finish()),
-            Arc::new(UInt32Array::from(f_vout)),
-            Arc::new(f_addr.finish()),
-            Arc::new(UInt64Array::from(f_value)),
-            Arc::new(UInt64Array::from(f_taint)),
-            Arc::new(UInt32Array::from(f_height)),
-            Arc::new(TimestampMillisecondArray::from(f_time).with_timezone("UTC")),
-        ],
+        rows,
+        |range| {
+            let n = range.len();
+            let (mut f_policy, mut f_hop, mut f_vout) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            let mut f_txid = StringBuilder::with_capacity(n, n * 64);
+            let mut f_addr = StringBuilder::with_capacity(n, n * 42);
+            let (mut f_value, mut f_taint, mut f_height, mut f_time) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            let parts = run.runs.iter().map(|r| (r.policy, &r.result.flows[..]));
+            for (policy, f) in rows_in(parts.collect(), range) {
+                let p = place(f.out);
+                f_policy.push(policy);
+                f_hop.push(f.hop);
+                append_txid(&mut f_txid, p.tx);
+                f_vout.push(p.vout);
+                f_addr.append_value(p.address);
+                f_value.push(ds.value(f.out));
+                f_taint.push(f.tainted);
+                f_height.push(p.height);
+                f_time.push(p.time_ms);
+            }
+            Ok(vec![
+                Arc::new(StringArray::from(vec![case; n])),
+                Arc::new(StringArray::from(f_policy)),
+                Arc::new(UInt32Array::from(f_hop)),
+                Arc::new(f_txid.finish()),
+                Arc::new(UInt32Array::from(f_vout)),
+                Arc::new(f_addr.finish()),
+                Arc::new(UInt64Array::from(f_value)),
+                Arc::new(UInt64Array::from(f_taint)),
+                Arc::new(UInt32Array::from(f_height)),
+                Arc::new(TimestampMillisecondArray::from(f_time).with_timezone("UTC")),
+            ])
+        },
     )?;
 
     let pricing = super::pricing(run)?;
@@ -143,42 +229,8 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
 
     // endpoints: one row per bucket holding.
     let rows: usize = run.runs.iter().map(|r| r.result.endpoints.len()).sum();
-    let (mut e_policy, mut e_bucket, mut e_vout) = (vec![], vec![], vec![]);
-    let mut e_txid = StringBuilder::with_capacity(rows, rows * 64);
-    let mut e_addr = StringBuilder::with_capacity(rows, rows * 42);
-    let (mut e_entity, mut e_category, mut e_hop, mut e_taint, mut e_height) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    let (mut e_fiat, mut e_fiat_theft) = (vec![], vec![]);
-    for r in &run.runs {
-        for e in &r.result.endpoints {
-            e_policy.push(r.policy);
-            e_bucket.push(e.bucket.name());
-            match (e.out, e.fee_tx) {
-                (Some(out), _) => {
-                    let p = place(out);
-                    append_txid(&mut e_txid, p.tx);
-                    e_vout.push(Some(p.vout));
-                    e_addr.append_value(p.address);
-                    e_height.push(p.height);
-                }
-                (None, Some(tx)) => {
-                    append_txid(&mut e_txid, tx);
-                    e_vout.push(None);
-                    e_addr.append_null();
-                    e_height.push(ds.tx_height(tx));
-                }
-                (None, None) => unreachable!("an endpoint is an output or a fee"),
-            }
-            e_entity.push(e.label.as_ref().map(|l| l.entity.clone()));
-            e_category.push(e.label.as_ref().map(|l| l.category.clone()));
-            e_hop.push(e.hop);
-            e_taint.push(e.amount);
-            e_fiat.push(fiat(e.amount, super::endpoint_time(run, e))?);
-            e_fiat_theft.push(fiat(e.amount, at_theft)?);
-        }
-    }
-    let n = e_policy.len();
-    let endpoints = encode(
+    write_chunked(
+        dir,
         "endpoints.parquet",
         vec![
             utf8("case", false),
@@ -195,21 +247,66 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             decimal_field("fiat_value"),
             decimal_field("fiat_value_at_theft"),
         ],
-        vec![
-            Arc::new(StringArray::from(vec![case; n])),
-            Arc::new(StringArray::from(e_policy)),
-            Arc::new(StringArray::from(e_bucket)),
-            Arc::new(e_txid.finish()),
-            Arc::new(UInt32Array::from(e_vout)),
-            Arc::new(e_addr.finish()),
-            Arc::new(StringArray::from(e_entity)),
-            Arc::new(StringArray::from(e_category)),
-            Arc::new(UInt32Array::from(e_hop)),
-            Arc::new(UInt64Array::from(e_taint)),
-            Arc::new(UInt32Array::from(e_height)),
-            decimal(e_fiat),
-            decimal(e_fiat_theft),
-        ],
+        rows,
+        |range| {
+            let n = range.len();
+            let (mut e_policy, mut e_bucket, mut e_vout) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            let mut e_txid = StringBuilder::with_capacity(n, n * 64);
+            let mut e_addr = StringBuilder::with_capacity(n, n * 42);
+            let (mut e_entity, mut e_category) = (Vec::with_capacity(n), Vec::with_capacity(n));
+            let (mut e_hop, mut e_taint, mut e_height) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            let (mut e_fiat, mut e_fiat_theft) = (Vec::with_capacity(n), Vec::with_capacity(n));
+            let parts = run.runs.iter().map(|r| (r.policy, &r.result.endpoints[..]));
+            for (policy, e) in rows_in(parts.collect(), range) {
+                e_policy.push(policy);
+                e_bucket.push(e.bucket.name());
+                match (e.out, e.fee_tx) {
+                    (Some(out), _) => {
+                        let p = place(out);
+                        append_txid(&mut e_txid, p.tx);
+                        e_vout.push(Some(p.vout));
+                        e_addr.append_value(p.address);
+                        e_height.push(p.height);
+                    }
+                    (None, Some(tx)) => {
+                        append_txid(&mut e_txid, tx);
+                        e_vout.push(None);
+                        e_addr.append_null();
+                        e_height.push(ds.tx_height(tx));
+                    }
+                    (None, None) => unreachable!("an endpoint is an output or a fee"),
+                }
+                e_entity.push(e.label.as_ref().map(|l| l.entity.as_str()));
+                e_category.push(e.label.as_ref().map(|l| l.category.as_str()));
+                e_hop.push(e.hop);
+                e_taint.push(e.amount);
+                e_fiat.push(fiat(e.amount, super::endpoint_time(run, e))?);
+                e_fiat_theft.push(fiat(e.amount, at_theft)?);
+            }
+            Ok(vec![
+                Arc::new(StringArray::from(vec![case; n])),
+                Arc::new(StringArray::from(e_policy)),
+                Arc::new(StringArray::from(e_bucket)),
+                Arc::new(e_txid.finish()),
+                Arc::new(UInt32Array::from(e_vout)),
+                Arc::new(e_addr.finish()),
+                Arc::new(StringArray::from(e_entity)),
+                Arc::new(StringArray::from(e_category)),
+                Arc::new(UInt32Array::from(e_hop)),
+                Arc::new(UInt64Array::from(e_taint)),
+                Arc::new(UInt32Array::from(e_height)),
+                decimal(e_fiat),
+                decimal(e_fiat_theft),
+            ])
+        },
     )?;
 
     // cashouts: one row per entity reached per model.
@@ -229,7 +326,8 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
         }
     }
     let n = c_policy.len();
-    let cashout_table = encode(
+    write_whole(
+        dir,
         "cashouts.parquet",
         vec![
             utf8("case", false),
@@ -291,7 +389,8 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
         }
     }
     let n = p_policy.len();
-    let paths = encode(
+    write_whole(
+        dir,
         "paths.parquet",
         vec![
             utf8("case", false),
@@ -318,5 +417,59 @@ pub fn tables(run: &CaseRun) -> Result<Vec<(&'static str, Vec<u8>)>, ExportError
             Arc::new(p_path.finish()),
         ],
     )?;
-    Ok(vec![flows, endpoints, cashout_table, paths])
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::encode::to_parquet;
+
+    #[test]
+    fn rows_in_a_range_cross_the_models_in_order() {
+        let (a, b, c) = ([1, 2, 3], [], [4, 5]);
+        let parts = || vec![("a", &a[..]), ("b", &b[..]), ("c", &c[..])];
+        let all: Vec<(&str, i32)> = vec![("a", 1), ("a", 2), ("a", 3), ("c", 4), ("c", 5)];
+        for start in 0..=all.len() {
+            for end in start..=all.len() {
+                let got: Vec<(&str, i32)> =
+                    rows_in(parts(), start..end).map(|(p, &v)| (p, v)).collect();
+                assert_eq!(got, all[start..end], "{start}..{end}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_table_written_in_chunks_is_the_table_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = CHUNK_ROWS * 2 + 3;
+        let fields = || vec![Field::new("n", DataType::UInt64, false)];
+        let column = |r: Range<usize>| -> ArrayRef {
+            Arc::new(UInt64Array::from_iter_values(r.map(|i| i as u64 * 3)))
+        };
+        write_chunked(dir.path(), "t.parquet", fields(), rows, |r| {
+            Ok(vec![column(r)])
+        })
+        .unwrap();
+        let whole =
+            RecordBatch::try_new(Arc::new(Schema::new(fields())), vec![column(0..rows)]).unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("t.parquet")).unwrap(),
+            to_parquet(&whole).unwrap()
+        );
+        write_chunked(dir.path(), "empty.parquet", fields(), 0, |r| {
+            Ok(vec![column(r)])
+        })
+        .unwrap();
+        let empty = RecordBatch::new_empty(Arc::new(Schema::new(fields())));
+        assert_eq!(
+            std::fs::read(dir.path().join("empty.parquet")).unwrap(),
+            to_parquet(&empty).unwrap()
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temp left"
+        );
+    }
 }

@@ -4,11 +4,13 @@
 use std::io::Write;
 
 use arrow::array::RecordBatch;
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk};
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
@@ -68,41 +70,103 @@ pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>, ParquetError> {
 /// [`ROW_GROUP_ROWS`] rows, every column chunk of every row group encoded in parallel, the
 /// same bytes as [`ArrowWriter`] writes with [`writer_properties`].
 pub fn write_parquet<W: Write + Send>(batch: &RecordBatch, out: W) -> Result<W, ParquetError> {
-    let writer = ArrowWriter::try_new(out, batch.schema(), Some(writer_properties()))?;
-    let (mut file, factory) = writer.into_serialized_writer()?;
-    let groups: Vec<RecordBatch> = (0..batch.num_rows())
-        .step_by(ROW_GROUP_ROWS)
-        .map(|start| batch.slice(start, ROW_GROUP_ROWS.min(batch.num_rows() - start)))
-        .collect();
-    // Pair every leaf column of every row group with its column writer, then encode them all.
-    let mut tasks = Vec::new();
-    for (index, group) in groups.iter().enumerate() {
-        let mut writers = factory.create_column_writers(index)?.into_iter();
-        for (field, column) in batch.schema().fields().iter().zip(group.columns()) {
-            for leaf in compute_leaves(field, column)? {
-                let writer = writers.next().ok_or_else(|| {
-                    ParquetError::General("fewer column writers than leaves".into())
-                })?;
-                tasks.push((index, writer, leaf));
+    let mut writer = GroupWriter::try_new(out, batch.schema())?;
+    writer.write(batch)?;
+    writer.finish()
+}
+
+/// A Parquet file written batch by batch, in row groups of [`ROW_GROUP_ROWS`] rows whose
+/// column chunks are encoded in parallel on rayon: the same bytes as [`ArrowWriter`] writes
+/// with [`writer_properties`] for the same rows, however they were cut into batches. Rows
+/// short of a whole row group wait for the next batch or [`GroupWriter::finish`].
+pub struct GroupWriter<W: Write + Send> {
+    file: SerializedFileWriter<W>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    /// Row groups written so far.
+    groups: usize,
+    /// Rows not yet written (fewer than a row group).
+    tail: Option<RecordBatch>,
+}
+
+impl<W: Write + Send> GroupWriter<W> {
+    /// Start a file of `schema` in `out`.
+    pub fn try_new(out: W, schema: SchemaRef) -> Result<GroupWriter<W>, ParquetError> {
+        let writer = ArrowWriter::try_new(out, schema.clone(), Some(writer_properties()))?;
+        let (file, factory) = writer.into_serialized_writer()?;
+        Ok(GroupWriter {
+            file,
+            factory,
+            schema,
+            groups: 0,
+            tail: None,
+        })
+    }
+
+    /// Add rows: every whole row group they complete is encoded and written now.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
+        let batch = match self.tail.take() {
+            Some(tail) => arrow::compute::concat_batches(&self.schema, [&tail, batch])
+                .map_err(|e| ParquetError::ArrowError(e.to_string()))?,
+            None => batch.clone(),
+        };
+        let whole = batch.num_rows() / ROW_GROUP_ROWS * ROW_GROUP_ROWS;
+        if whole > 0 {
+            self.write_groups(&batch.slice(0, whole))?;
+        }
+        if whole < batch.num_rows() {
+            self.tail = Some(batch.slice(whole, batch.num_rows() - whole));
+        }
+        Ok(())
+    }
+
+    /// Write the last rows and the footer; returns `out`.
+    pub fn finish(mut self) -> Result<W, ParquetError> {
+        if let Some(tail) = self.tail.take() {
+            self.write_groups(&tail)?;
+        }
+        self.file.into_inner()
+    }
+
+    /// Encode `batch` as row groups (all whole but maybe the last), columns in parallel.
+    fn write_groups(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
+        let groups: Vec<RecordBatch> = (0..batch.num_rows())
+            .step_by(ROW_GROUP_ROWS)
+            .map(|start| batch.slice(start, ROW_GROUP_ROWS.min(batch.num_rows() - start)))
+            .collect();
+        // Pair every leaf column of every row group with its column writer, then encode them
+        // all.
+        let mut tasks = Vec::new();
+        for (offset, group) in groups.iter().enumerate() {
+            let index = self.groups + offset;
+            let mut writers = self.factory.create_column_writers(index)?.into_iter();
+            for (field, column) in self.schema.fields().iter().zip(group.columns()) {
+                for leaf in compute_leaves(field, column)? {
+                    let writer = writers.next().ok_or_else(|| {
+                        ParquetError::General("fewer column writers than leaves".into())
+                    })?;
+                    tasks.push((offset, writer, leaf));
+                }
             }
         }
-    }
-    let chunks: Vec<(usize, ArrowColumnChunk)> = tasks
-        .into_par_iter()
-        .map(|(index, mut writer, leaf)| {
-            writer.write(&leaf)?;
-            Ok((index, writer.close()?))
-        })
-        .collect::<Result<_, ParquetError>>()?;
-    let mut chunks = chunks.into_iter().peekable();
-    for index in 0..groups.len() {
-        let mut group = file.next_row_group()?;
-        while let Some((_, chunk)) = chunks.next_if(|(i, _)| *i == index) {
-            chunk.append_to_row_group(&mut group)?;
+        let chunks: Vec<(usize, ArrowColumnChunk)> = tasks
+            .into_par_iter()
+            .map(|(offset, mut writer, leaf)| {
+                writer.write(&leaf)?;
+                Ok((offset, writer.close()?))
+            })
+            .collect::<Result<_, ParquetError>>()?;
+        let mut chunks = chunks.into_iter().peekable();
+        for offset in 0..groups.len() {
+            let mut group = self.file.next_row_group()?;
+            while let Some((_, chunk)) = chunks.next_if(|(i, _)| *i == offset) {
+                chunk.append_to_row_group(&mut group)?;
+            }
+            group.close()?;
         }
-        group.close()?;
+        self.groups += groups.len();
+        Ok(())
     }
-    file.into_inner()
 }
 
 #[cfg(test)]
@@ -150,6 +214,28 @@ mod tests {
         }
         .into_batch();
         assert_eq!(to_parquet(&scripts).unwrap(), with_arrow_writer(&scripts));
+    }
+
+    #[test]
+    fn rows_written_in_pieces_give_the_bytes_of_one_batch() {
+        let n = ROW_GROUP_ROWS * 3 + 5;
+        let batch = inputs(n as u64);
+        let whole = to_parquet(&batch).unwrap();
+        let cuts: [&[usize]; 4] = [
+            &[1, ROW_GROUP_ROWS, 2 * ROW_GROUP_ROWS + 4],
+            &[ROW_GROUP_ROWS - 1, ROW_GROUP_ROWS + 1, 3 * ROW_GROUP_ROWS],
+            &[0, 0, n],
+            &[17, 2 * ROW_GROUP_ROWS + 17, n - 1],
+        ];
+        for cut in cuts {
+            let mut w = GroupWriter::try_new(Vec::new(), batch.schema()).unwrap();
+            let mut at = 0;
+            for &end in cut.iter().chain([&n]) {
+                w.write(&batch.slice(at, end - at)).unwrap();
+                at = end;
+            }
+            assert_eq!(w.finish().unwrap(), whole, "cut at {cut:?}");
+        }
     }
 
     #[test]

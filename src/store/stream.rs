@@ -20,7 +20,7 @@ use bitcoin::hashes::{sha256, Hash, HashEngine};
 use parquet::arrow::ArrowWriter;
 use parquet::errors::ParquetError;
 
-use super::encode::{write_parquet, writer_properties, ROW_GROUP_ROWS};
+use super::encode::{writer_properties, GroupWriter, ROW_GROUP_ROWS};
 
 /// Messages queued per stream before the sender waits (back-pressure keeps memory flat).
 const QUEUE: usize = 4;
@@ -211,25 +211,72 @@ fn publish(temp: &Path, path: &Path) -> Result<(), StreamError> {
 /// Encode `batch` ([`write_parquet`], columns in parallel) straight into a temporary file beside
 /// `path`, hashing the bytes as they are written, then sync it and rename it to `path`.
 pub fn write_parquet_atomic(path: &Path, batch: &RecordBatch) -> Result<StreamedFile, StreamError> {
-    let temp = super::atomic::temp_path(path);
-    let io = |source| StreamError::Io {
-        path: temp.clone(),
-        source,
-    };
-    if let Some(dir) = temp.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let written = File::create(&temp).map_err(io).and_then(|file| {
+    let mut file = AtomicParquet::create(path, batch.schema())?;
+    file.write(batch)?;
+    file.commit()
+}
+
+/// A Parquet file written batch by batch ([`GroupWriter`]: row groups encoded as they fill,
+/// columns in parallel) into a temporary file beside its path, hashed as it is written.
+/// [`AtomicParquet::commit`] syncs it and renames it to its path; dropped uncommitted (an
+/// error on the way), it removes the temporary file, so the path holds the old file or the
+/// whole new one, never a part.
+pub struct AtomicParquet {
+    path: PathBuf,
+    temp: PathBuf,
+    writer: Option<GroupWriter<HashingWriter>>,
+}
+
+impl AtomicParquet {
+    /// Start the file of `schema` that will be `path`.
+    pub fn create(path: &Path, schema: SchemaRef) -> Result<AtomicParquet, StreamError> {
+        let temp = super::atomic::temp_path(path);
+        let io = |source| StreamError::Io {
+            path: temp.clone(),
+            source,
+        };
+        if let Some(dir) = temp.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let file = File::create(&temp).map_err(io)?;
+        let mut atomic = AtomicParquet {
+            path: path.to_path_buf(),
+            temp,
+            writer: None,
+        };
         let out = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-        let (file, streamed) = write_parquet(batch, out)?.finish().map_err(io)?;
+        atomic.writer = Some(GroupWriter::try_new(out, schema)?);
+        Ok(atomic)
+    }
+
+    /// Add rows (whole row groups are encoded and written now).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), StreamError> {
+        let writer = self.writer.as_mut().expect("only commit takes the writer");
+        Ok(writer.write(batch)?)
+    }
+
+    /// Write the last rows and the footer, sync, and rename the file to its path.
+    pub fn commit(mut self) -> Result<StreamedFile, StreamError> {
+        let writer = self.writer.take().expect("only commit takes the writer");
+        let io = |source| StreamError::Io {
+            path: self.temp.clone(),
+            source,
+        };
+        let (file, streamed) = writer.finish()?.finish().map_err(io)?;
         file.sync_data().map_err(io)?;
+        drop(file);
+        publish(&self.temp, &self.path)?;
+        // Renamed: nothing left for drop to remove.
+        self.temp = PathBuf::new();
         Ok(streamed)
-    });
-    match written.and_then(|streamed| publish(&temp, path).map(|()| streamed)) {
-        Ok(streamed) => Ok(streamed),
-        Err(e) => {
-            let _ = std::fs::remove_file(&temp);
-            Err(e)
+    }
+}
+
+impl Drop for AtomicParquet {
+    fn drop(&mut self) {
+        if !self.temp.as_os_str().is_empty() {
+            self.writer = None;
+            let _ = std::fs::remove_file(&self.temp);
         }
     }
 }
@@ -364,6 +411,37 @@ mod tests {
         let path = dir.join(name);
         let file = stream.commit(&path).unwrap();
         (std::fs::read(&path).unwrap(), file)
+    }
+
+    #[test]
+    fn an_atomic_parquet_file_appears_whole_at_commit_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let total = ROW_GROUP_ROWS as u64 + 10;
+        let mut file = AtomicParquet::create(&path, InputsTable::schema()).unwrap();
+        file.write(&inputs(0..7).into_batch()).unwrap();
+        file.write(&inputs(7..total).into_batch()).unwrap();
+        assert!(!path.exists(), "nothing at the path before the commit");
+        let streamed = file.commit().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes, to_parquet(&inputs(0..total).into_batch()).unwrap());
+        assert_eq!(streamed.sha256, sha256_hex(&bytes));
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp left"
+        );
+
+        // Abandoned (an error on the way): the old file stays, the temporary one goes.
+        let mut file = AtomicParquet::create(&path, InputsTable::schema()).unwrap();
+        file.write(&inputs(0..3).into_batch()).unwrap();
+        drop(file);
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp left"
+        );
     }
 
     #[test]
