@@ -13,6 +13,7 @@
 use common::trace_load::{batch_cases, load, rules, run_batch, seeds};
 use divan::counter::ItemsCount;
 use divan::Bencher;
+use fundtrace::export::results;
 use fundtrace::trace::engine::{trace_forward, StopRules};
 use fundtrace::trace::policy::by_name;
 
@@ -119,5 +120,8 @@ fn export_tables(bencher: Bencher) {
     let case = fundtrace::case::Case::load(&case).unwrap();
     let run = fundtrace::trace::run::run_case(case, &[]).unwrap();
     let out = dir.path().join("out");
-    bencher.bench(|| fundtrace::export::results::write_tables(&run, &out).unwrap());
+    bencher.bench(|| {
+        let tables = results::write_tables(&run, &out, results::CHUNK_ROWS).unwrap();
+        results::commit_all(tables).unwrap();
+    });
 }

@@ -43,7 +43,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if benching { 15 } else { 1 })
         .max(1);
-    batch_pairs(rounds);
+    batch_pairs(rounds, benching);
     let duckdb_rounds: usize = std::env::var("FUNDTRACE_BENCH_DUCKDB_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -54,8 +54,9 @@ fn main() {
     common::print_peak_memory("trace_pairs bench");
 }
 
-/// The batch on 1 and 2 threads, `rounds` pairs per model.
-fn batch_pairs(rounds: usize) {
+/// The batch on 1 and 2 threads, `rounds` pairs per model (under `cargo test`, each side of a
+/// pair one batch and each case timed once).
+fn batch_pairs(rounds: usize, benching: bool) {
     let load = load();
     let cases = batch_cases(load);
     let pools = [1, 2].map(|n| {
@@ -78,18 +79,24 @@ fn batch_pairs(rounds: usize) {
         assert_eq!(visited, run_batch(load, &pools[1], &cases, policy.as_ref()));
         // The batch's own bound: however cases are spread over 2 threads, the batch lasts at
         // least its largest case and at least half its total.
+        // Each case's time is the median of 3 (the VM drifts).
         let case_times: Vec<Duration> = pools[0].install(|| {
             cases
                 .iter()
                 .map(|seeds| {
-                    let start = Instant::now();
-                    std::hint::black_box(trace_forward(
-                        &load.dataset,
-                        seeds,
-                        policy.as_ref(),
-                        &rules(),
-                    ));
-                    start.elapsed()
+                    let times: Vec<Duration> = (0..if benching { 3 } else { 1 })
+                        .map(|_| {
+                            let start = Instant::now();
+                            std::hint::black_box(trace_forward(
+                                &load.dataset,
+                                seeds,
+                                policy.as_ref(),
+                                &rules(),
+                            ));
+                            start.elapsed()
+                        })
+                        .collect();
+                    median(&times)
                 })
                 .collect()
         });
@@ -104,7 +111,11 @@ fn batch_pairs(rounds: usize) {
         let start = Instant::now();
         std::hint::black_box(run_batch(load, &pools[0], &cases, policy.as_ref()));
         let once = start.elapsed().max(Duration::from_micros(1));
-        let repeats = (SAMPLE.as_nanos() / once.as_nanos()).clamp(1, 1_000) as u32;
+        let repeats = if benching {
+            (SAMPLE.as_nanos() / once.as_nanos()).clamp(1, 1_000) as u32
+        } else {
+            1
+        };
         let mut one = Vec::with_capacity(rounds);
         let mut two = Vec::with_capacity(rounds);
         for round in 0..rounds {

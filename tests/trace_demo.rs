@@ -212,6 +212,29 @@ fn a_rerun_gives_byte_identical_results() {
     assert_eq!(a, b);
 }
 
+/// The flow and endpoint tables are built a chunk of rows at a time; chunks of a few rows, which
+/// cut every model's rows and cross from one model to the next, give the files of one chunk.
+#[test]
+fn result_tables_do_not_depend_on_the_export_chunk_size() {
+    use fundtrace::export::results::{commit_all, write_tables, CHUNK_ROWS};
+    let d = demo(20);
+    let case = fundtrace::case::Case::load(&d.case).unwrap();
+    let run = fundtrace::trace::run::run_case(case, &[]).unwrap();
+    let rows: usize = run.runs.iter().map(|r| r.result.flows.len()).sum();
+    assert!(rows > 20, "the demo has {rows} flow rows: too few to cut");
+    let tmp = tempfile::tempdir().unwrap();
+    let digest = |chunk: usize| {
+        let dir = tmp.path().join(chunk.to_string());
+        commit_all(write_tables(&run, &dir, chunk).unwrap()).unwrap();
+        tree_digest(&dir)
+    };
+    let whole = digest(CHUNK_ROWS);
+    assert_eq!(whole.len(), 4, "flows, endpoints, cash-outs, paths");
+    for chunk in [1, 3, 7] {
+        assert_eq!(digest(chunk), whole, "chunks of {chunk} rows");
+    }
+}
+
 /// Two cases in one run (the demo case, and a copy under another name limited to 3 hops), on
 /// one thread and on two, give each case the files that a run of that case alone gives.
 #[test]

@@ -324,8 +324,10 @@ pub fn write_results(run: &CaseRun, dir: &Path) -> Result<Summary, ExportError> 
         let path = path.to_path_buf();
         move |source| ExportError::Io { path, source }
     };
-    results::write_tables(run, dir)?;
+    // Every table is written before any appears: an error on the way leaves the old results.
+    let tables = results::write_tables(run, dir, results::CHUNK_ROWS)?;
     let (name, bytes) = band::band_table(run, &band::loss_band(run))?;
+    results::commit_all(tables)?;
     let path = dir.join(name);
     write_atomic(&path, &bytes).map_err(io(&path))?;
     let mut json = serde_json::to_string_pretty(&summary).expect("summary serializes");

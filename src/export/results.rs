@@ -3,7 +3,9 @@
 //!
 //! Flows and endpoints have a row per tainted output (millions for a poison trace reaching most
 //! of a chain): they are built and written a chunk of rows at a time, the next chunk built while
-//! the last one is encoded, so their memory stays that of two chunks whatever the trace's size.
+//! the last one is encoded, so their columns take the memory of two chunks whatever the trace's
+//! size (the addresses of the tainted outputs, rendered once for both tables, still grow with
+//! it), and no text column nears Arrow's 2 GiB limit.
 
 use std::ops::Range;
 use std::path::Path;
@@ -18,13 +20,13 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use super::{cashouts, ExportError};
 use crate::store::dataset::script_addresses;
 use crate::store::encode::ROW_GROUP_ROWS;
-use crate::store::stream::{write_parquet_atomic, AtomicParquet};
+use crate::store::stream::AtomicParquet;
 use crate::store::{OutIx, ScriptId};
 use crate::trace::paths::{endpoints_to_explain, widest_paths};
 use crate::trace::run::CaseRun;
 
 /// Rows of a large table built and encoded at a time: four row groups.
-const CHUNK_ROWS: usize = 4 * ROW_GROUP_ROWS;
+pub const CHUNK_ROWS: usize = 4 * ROW_GROUP_ROWS;
 
 fn utf8(name: &str, nullable: bool) -> Field {
     Field::new(name, DataType::Utf8, nullable)
@@ -37,11 +39,11 @@ fn write_chunked<B>(
     dir: &Path,
     name: &'static str,
     fields: Vec<Field>,
-    rows: usize,
-    build: B,
-) -> Result<(), ExportError>
+    (rows, chunk_rows): (usize, usize),
+    mut build: B,
+) -> Result<Table, ExportError>
 where
-    B: Fn(Range<usize>) -> Result<Vec<ArrayRef>, ExportError> + Sync,
+    B: FnMut(Range<usize>) -> Result<Vec<ArrayRef>, ExportError> + Send,
 {
     let path = dir.join(name);
     let written = |source| ExportError::Write {
@@ -56,7 +58,7 @@ where
     let mut pending: Option<RecordBatch> = None;
     let mut start = 0;
     loop {
-        let range = start..rows.min(start + CHUNK_ROWS);
+        let range = start..rows.min(start + chunk_rows.max(1));
         let last = range.end == rows;
         let (done, built) = rayon::join(
             || pending.take().map_or(Ok(()), |b| file.write(&b)),
@@ -72,22 +74,36 @@ where
     if let Some(b) = pending {
         file.write(&b).map_err(written)?;
     }
-    file.commit().map_err(written)?;
+    Ok(Table { path, file })
+}
+
+/// A written table not yet committed: its file appears at [`commit_all`].
+pub struct Table {
+    path: std::path::PathBuf,
+    file: AtomicParquet,
+}
+
+/// Commit written tables: each is synced and renamed to its path.
+pub fn commit_all(tables: Vec<Table>) -> Result<(), ExportError> {
+    for Table { path, file } in tables {
+        file.commit()
+            .map_err(|source| ExportError::Write { path, source })?;
+    }
     Ok(())
 }
 
-/// Write a small table whole into `dir` (atomically).
+/// Write a small table whole into `dir`, uncommitted.
 fn write_whole(
     dir: &Path,
     name: &'static str,
     fields: Vec<Field>,
     columns: Vec<ArrayRef>,
-) -> Result<(), ExportError> {
-    let path = dir.join(name);
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-        .expect("columns match their schema");
-    write_parquet_atomic(&path, &batch).map_err(|source| ExportError::Write { path, source })?;
-    Ok(())
+) -> Result<Table, ExportError> {
+    let rows = columns.first().map_or(0, |c| c.len());
+    let mut columns = Some(columns);
+    write_chunked(dir, name, fields, (rows, rows), move |_| {
+        Ok(columns.take().expect("a small table is one chunk"))
+    })
 }
 
 /// The rows `range` of the concatenation of `parts` (a model's name and its rows, in model
@@ -116,14 +132,23 @@ struct Place<'a> {
     time_ms: i64,
 }
 
-/// Write the result tables into `dir`: flows, endpoints, cash-outs and paths.
-pub fn write_tables(run: &CaseRun, dir: &Path) -> Result<(), ExportError> {
+/// Write the result tables into `dir` (flows, endpoints, cash-outs and paths), uncommitted:
+/// [`commit_all`] makes them appear, so an error on the way leaves the directory as it was.
+/// Flows and endpoints are built `chunk_rows` rows at a time ([`CHUNK_ROWS`] in `trace`); the
+/// files do not depend on it.
+pub fn write_tables(
+    run: &CaseRun,
+    dir: &Path,
+    chunk_rows: usize,
+) -> Result<Vec<Table>, ExportError> {
     let ds = &run.dataset;
-    let mut scripts: Vec<ScriptId> = Vec::new();
-    for r in &run.runs {
-        scripts.extend(r.result.flows.iter().map(|f| ds.script_id(f.out)));
-    }
-    let names = script_addresses(ds, &scripts)?;
+    let names = {
+        let mut scripts: Vec<ScriptId> = Vec::new();
+        for r in &run.runs {
+            scripts.extend(r.result.flows.iter().map(|f| ds.script_id(f.out)));
+        }
+        script_addresses(ds, &scripts)?
+    };
     let place = |out: OutIx| {
         let tx = ds.out_tx(out);
         let height = ds.tx_height(tx);
@@ -151,7 +176,7 @@ pub fn write_tables(run: &CaseRun, dir: &Path) -> Result<(), ExportError> {
 
     // flows: one row per tainted output per model.
     let rows: usize = run.runs.iter().map(|r| r.result.flows.len()).sum();
-    write_chunked(
+    let flows = write_chunked(
         dir,
         "flows.parquet",
         vec![
@@ -166,7 +191,7 @@ pub fn write_tables(run: &CaseRun, dir: &Path) -> Result<(), ExportError> {
             Field::new("height", DataType::UInt32, false),
             time_field("time"),
         ],
-        rows,
+        (rows, chunk_rows),
         |range| {
             let n = range.len();
             let (mut f_policy, mut f_hop, mut f_vout) = (
@@ -229,7 +254,7 @@ pub fn write_tables(run: &CaseRun, dir: &Path) -> Result<(), ExportError> {
 
     // endpoints: one row per bucket holding.
     let rows: usize = run.runs.iter().map(|r| r.result.endpoints.len()).sum();
-    write_chunked(
+    let endpoints = write_chunked(
         dir,
         "endpoints.parquet",
         vec![
@@ -247,7 +272,7 @@ pub fn write_tables(run: &CaseRun, dir: &Path) -> Result<(), ExportError> {
             decimal_field("fiat_value"),
             decimal_field("fiat_value_at_theft"),
         ],
-        rows,
+        (rows, chunk_rows),
         |range| {
             let n = range.len();
             let (mut e_policy, mut e_bucket, mut e_vout) = (
@@ -326,7 +351,7 @@ pub fn write_tables(run: &CaseRun, dir: &Path) -> Result<(), ExportError> {
         }
     }
     let n = c_policy.len();
-    write_whole(
+    let cashout_table = write_whole(
         dir,
         "cashouts.parquet",
         vec![
@@ -389,7 +414,7 @@ pub fn write_tables(run: &CaseRun, dir: &Path) -> Result<(), ExportError> {
         }
     }
     let n = p_policy.len();
-    write_whole(
+    let paths = write_whole(
         dir,
         "paths.parquet",
         vec![
@@ -417,13 +442,12 @@ pub fn write_tables(run: &CaseRun, dir: &Path) -> Result<(), ExportError> {
             Arc::new(p_path.finish()),
         ],
     )?;
-    Ok(())
+    Ok(vec![flows, endpoints, cashout_table, paths])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::encode::to_parquet;
 
     #[test]
     fn rows_in_a_range_cross_the_models_in_order() {
@@ -439,37 +463,69 @@ mod tests {
         }
     }
 
+    /// The bytes parquet's own `ArrowWriter` writes for `batch` with fundtrace's settings.
+    fn arrow_writer_bytes(batch: &RecordBatch) -> Vec<u8> {
+        let props = crate::store::encode::writer_properties();
+        let mut out = Vec::new();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).unwrap();
+        w.write(batch).unwrap();
+        w.close().unwrap();
+        out
+    }
+
     #[test]
     fn a_table_written_in_chunks_is_the_table_written_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let rows = CHUNK_ROWS * 2 + 3;
+        let rows = ROW_GROUP_ROWS * 2 + 3;
         let fields = || vec![Field::new("n", DataType::UInt64, false)];
         let column = |r: Range<usize>| -> ArrayRef {
             Arc::new(UInt64Array::from_iter_values(r.map(|i| i as u64 * 3)))
         };
-        write_chunked(dir.path(), "t.parquet", fields(), rows, |r| {
-            Ok(vec![column(r)])
-        })
-        .unwrap();
         let whole =
             RecordBatch::try_new(Arc::new(Schema::new(fields())), vec![column(0..rows)]).unwrap();
-        assert_eq!(
-            std::fs::read(dir.path().join("t.parquet")).unwrap(),
-            to_parquet(&whole).unwrap()
-        );
-        write_chunked(dir.path(), "empty.parquet", fields(), 0, |r| {
-            Ok(vec![column(r)])
-        })
-        .unwrap();
-        let empty = RecordBatch::new_empty(Arc::new(Schema::new(fields())));
+        let expected = arrow_writer_bytes(&whole);
+        for chunk in [7, ROW_GROUP_ROWS - 1, ROW_GROUP_ROWS, CHUNK_ROWS] {
+            let table = write_chunked(dir.path(), "t.parquet", fields(), (rows, chunk), |r| {
+                Ok(vec![column(r)])
+            })
+            .unwrap();
+            assert!(
+                !dir.path().join("t.parquet").exists(),
+                "not before the commit"
+            );
+            commit_all(vec![table]).unwrap();
+            let got = std::fs::read(dir.path().join("t.parquet")).unwrap();
+            assert!(got == expected, "chunks of {chunk} rows");
+            std::fs::remove_file(dir.path().join("t.parquet")).unwrap();
+        }
+        let empty = write_whole(dir.path(), "empty.parquet", fields(), vec![column(0..0)]);
+        commit_all(vec![empty.unwrap()]).unwrap();
+        let none = RecordBatch::new_empty(Arc::new(Schema::new(fields())));
         assert_eq!(
             std::fs::read(dir.path().join("empty.parquet")).unwrap(),
-            to_parquet(&empty).unwrap()
+            arrow_writer_bytes(&none)
         );
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
-            2,
+            1,
             "no temp left"
         );
+    }
+
+    #[test]
+    fn a_failing_table_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let fields = vec![Field::new("n", DataType::UInt64, false)];
+        let failed = write_chunked(dir.path(), "t.parquet", fields, (100, 10), |r| {
+            if r.start >= 50 {
+                return Err(ExportError::TooLarge("t.parquet", "test"));
+            }
+            Ok(vec![
+                Arc::new(UInt64Array::from_iter_values(r.map(|i| i as u64))) as ArrayRef,
+            ])
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -208,7 +208,7 @@ fn publish(temp: &Path, path: &Path) -> Result<(), StreamError> {
     Ok(())
 }
 
-/// Encode `batch` ([`write_parquet`], columns in parallel) straight into a temporary file beside
+/// Encode `batch` ([`GroupWriter`], columns in parallel) straight into a temporary file beside
 /// `path`, hashing the bytes as they are written, then sync it and rename it to `path`.
 pub fn write_parquet_atomic(path: &Path, batch: &RecordBatch) -> Result<StreamedFile, StreamError> {
     let mut file = AtomicParquet::create(path, batch.schema())?;

@@ -7,14 +7,15 @@
 //! almost nothing from the second core. A process that runs traces one after another (a
 //! `trace` run of more case files than threads, a notebook or service calling the library, the
 //! benchmarks) hands the vectors of a dropped result to the next result instead, already backed
-//! by memory. Traces running at the same time (the models of one case, cases on different
-//! threads) do not share them: each result keeps its rows until it is exported.
+//! by memory. A result keeps its rows until it is dropped (after its export), so traces
+//! running at the same time (the models of one case, cases on different threads) never hold
+//! the same buffer; a small one's buffer goes back at its end and may serve the next model.
 //! Small vectors are left to the allocator, which reuses them by itself.
 //!
 //! A small trace gets a large buffer too (the general walk reserves room for the whole chain,
 //! and only the pages it writes become resident). At its end its few rows move to a vector of
-//! their size and the buffer goes back here ([`RowPool::shrink`]), rather than being shrunk in
-//! place: a batch of small cases once spent half its time mapping, faulting and unmapping
+//! their size and the buffer comes back here at once ([`RowPool::shrink`]), rather than being
+//! shrunk in place: a batch of small cases once spent half its time mapping, faulting and unmapping
 //! those buffers, and with two threads each unmapping stopped both CPUs to flush their TLBs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -95,15 +96,18 @@ impl<T> RowPool<T> {
 }
 
 impl<T> RowPool<T> {
-    /// Give back the room `v` does not use, when it uses less than half of it: its rows move to
-    /// a vector of their size, and a large buffer goes to the pool for the next trace. Shrinking
-    /// a large buffer in place would unmap its tail, and the next trace would take fresh pages
-    /// that the kernel zeroes again (and, with two threads, flushes both CPUs' TLBs for).
+    /// Give back the room `v` does not use, when it uses less than half of it. Rows of less
+    /// than [`MIN_BYTES`] move to a vector of their size, and the large buffer goes to the pool
+    /// for the next trace: shrunk in place, its tail would be unmapped, and the next trace would
+    /// take fresh pages that the kernel zeroes again (and, with two threads, flushes both CPUs'
+    /// TLBs for). More rows keep their buffer, shrunk in place.
     pub(super) fn shrink(&self, v: &mut Vec<T>) {
         if v.capacity() / 2 <= v.len() {
             return;
         }
-        if bytes::<T>(v.capacity()) < MIN_BYTES {
+        // Many rows stay where they are (a copy would fault in as many fresh pages): their
+        // buffer is shrunk in place, which moves no row.
+        if bytes::<T>(v.capacity()) < MIN_BYTES || bytes::<T>(v.len()) >= MIN_BYTES {
             v.shrink_to_fit();
             return;
         }
@@ -212,6 +216,17 @@ mod tests {
             (ptr, len),
             "half used: kept as is"
         );
+
+        let mut many = pool.take(4 * BIG);
+        many.resize(BIG + 1, 1);
+        let ptr = many.as_ptr();
+        pool.shrink(&mut many);
+        assert_eq!(
+            many.as_ptr(),
+            ptr,
+            "32 MiB of rows: shrunk in place, not copied"
+        );
+        assert!(many.capacity() < 2 * BIG);
 
         let mut small = Vec::with_capacity(100);
         small.push(1u64);
