@@ -448,6 +448,7 @@ pub fn write_tables(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::encode::with_arrow_writer;
 
     #[test]
     fn rows_in_a_range_cross_the_models_in_order() {
@@ -463,17 +464,6 @@ mod tests {
         }
     }
 
-    /// The bytes parquet's own `ArrowWriter` writes for `batch` with fundtrace's settings.
-    fn arrow_writer_bytes(batch: &RecordBatch) -> Vec<u8> {
-        let props = crate::store::encode::writer_properties();
-        let mut out = Vec::new();
-        let mut w =
-            parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).unwrap();
-        w.write(batch).unwrap();
-        w.close().unwrap();
-        out
-    }
-
     #[test]
     fn a_table_written_in_chunks_is_the_table_written_whole() {
         let dir = tempfile::tempdir().unwrap();
@@ -484,7 +474,7 @@ mod tests {
         };
         let whole =
             RecordBatch::try_new(Arc::new(Schema::new(fields())), vec![column(0..rows)]).unwrap();
-        let expected = arrow_writer_bytes(&whole);
+        let expected = with_arrow_writer(&whole);
         for chunk in [7, ROW_GROUP_ROWS - 1, ROW_GROUP_ROWS, CHUNK_ROWS] {
             let table = write_chunked(dir.path(), "t.parquet", fields(), (rows, chunk), |r| {
                 Ok(vec![column(r)])
@@ -504,7 +494,7 @@ mod tests {
         let none = RecordBatch::new_empty(Arc::new(Schema::new(fields())));
         assert_eq!(
             std::fs::read(dir.path().join("empty.parquet")).unwrap(),
-            arrow_writer_bytes(&none)
+            with_arrow_writer(&none)
         );
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),

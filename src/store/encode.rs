@@ -179,6 +179,17 @@ impl<W: Write + Send> GroupWriter<W> {
     }
 }
 
+/// The bytes parquet's own [`ArrowWriter`] writes for `batch` with [`writer_properties`]: what
+/// the parallel encoders must reproduce.
+#[cfg(test)]
+pub(crate) fn with_arrow_writer(batch: &RecordBatch) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut out, batch.schema(), Some(writer_properties())).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,15 +203,6 @@ mod tests {
             prev_out: (0..n).map(|i| (i % 5 != 0).then_some(i * 7)).collect(),
         }
         .into_batch()
-    }
-
-    fn with_arrow_writer(batch: &RecordBatch) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut w =
-            ArrowWriter::try_new(&mut out, batch.schema(), Some(writer_properties())).unwrap();
-        w.write(batch).unwrap();
-        w.close().unwrap();
-        out
     }
 
     #[test]

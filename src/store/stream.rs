@@ -172,14 +172,7 @@ fn encode<M>(
     schema: SchemaRef,
     convert: fn(M) -> RecordBatch,
 ) -> Result<Option<StreamedFile>, StreamError> {
-    let io = |source| StreamError::Io {
-        path: temp.clone(),
-        source,
-    };
-    if let Some(dir) = temp.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let file = File::create(&temp).map_err(io)?;
+    let file = create_temp(&temp)?;
     match encode_into(&receiver, file, &temp, schema, convert) {
         Ok(Some((path, streamed))) => match publish(&temp, &path) {
             Ok(()) => Ok(Some(streamed)),
@@ -193,6 +186,18 @@ fn encode<M>(
             other.map(|_| None)
         }
     }
+}
+
+/// Create the temporary file `temp` (and its directory).
+fn create_temp(temp: &Path) -> Result<File, StreamError> {
+    let io = |source| StreamError::Io {
+        path: temp.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = temp.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    File::create(temp).map_err(io)
 }
 
 /// Rename a synced temporary file to its final name and make the rename durable.
@@ -231,14 +236,7 @@ impl AtomicParquet {
     /// Start the file of `schema` that will be `path`.
     pub fn create(path: &Path, schema: SchemaRef) -> Result<AtomicParquet, StreamError> {
         let temp = super::atomic::temp_path(path);
-        let io = |source| StreamError::Io {
-            path: temp.clone(),
-            source,
-        };
-        if let Some(dir) = temp.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let file = File::create(&temp).map_err(io)?;
+        let file = create_temp(&temp)?;
         let mut atomic = AtomicParquet {
             path: path.to_path_buf(),
             temp,
