@@ -231,10 +231,16 @@ fn write_digest(prefix: &str, script: &[u8], out: &mut String) {
 /// Append lowercase hex (to a `String`, or to an Arrow string builder's current value).
 pub fn push_hex(out: &mut impl std::fmt::Write, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for &b in bytes {
+    // A txid's 64 digits at a time, written as one string (not a call per character).
+    let mut digits = [0u8; 64];
+    for chunk in bytes.chunks(digits.len() / 2) {
+        for (pair, &b) in digits.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0x0f)];
+        }
+        let text = std::str::from_utf8(&digits[..2 * chunk.len()]).expect("hex digits are ASCII");
         // Writing to memory cannot fail.
-        let _ = out.write_char(char::from(DIGITS[usize::from(b >> 4)]));
-        let _ = out.write_char(char::from(DIGITS[usize::from(b & 0x0f)]));
+        let _ = out.write_str(text);
     }
 }
 
@@ -893,6 +899,17 @@ mod tests {
                 let addr = chain.script_to_address(script);
                 assert!(!addr.is_empty() && addr.len() <= 176);
             }
+        }
+    }
+
+    #[test]
+    fn push_hex_writes_every_byte_as_two_lowercase_digits() {
+        for len in [0, 1, 31, 32, 33, 64, 65, 300] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
+            let mut out = String::from("x");
+            push_hex(&mut out, &bytes);
+            let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(out, format!("x{expected}"), "{len} bytes");
         }
     }
 }

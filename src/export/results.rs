@@ -19,7 +19,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use super::{cashouts, ExportError};
 use crate::store::dataset::script_addresses;
-use crate::store::encode::ROW_GROUP_ROWS;
+use crate::store::encode::{export_properties, ROW_GROUP_ROWS};
 use crate::store::stream::AtomicParquet;
 use crate::store::{OutIx, ScriptId};
 use crate::trace::paths::{endpoints_to_explain, widest_paths};
@@ -54,7 +54,8 @@ where
     let batch = |columns| {
         RecordBatch::try_new(schema.clone(), columns).expect("columns match their schema")
     };
-    let mut file = AtomicParquet::create(&path, schema.clone()).map_err(written)?;
+    let mut file = AtomicParquet::with_properties(&path, schema.clone(), export_properties())
+        .map_err(written)?;
     let mut pending: Option<RecordBatch> = None;
     let mut start = 0;
     loop {

