@@ -50,13 +50,50 @@ pub fn flow_graph(result: &TraceResult) -> (DiGraph<OutIx, u64>, Vec<OutIx>) {
     for &o in &outs {
         graph.add_node(o);
     }
-    let node = |o: OutIx| outs.binary_search(&o).ok().map(NodeIndex::new);
+    // Edge ends found through a slot per output of the span the flows cover when it is dense
+    // enough (a random read, not a binary search over millions), else by binary search.
+    let first = outs.first().map_or(0, |o| o.0);
+    let span = outs.last().map_or(0, |o| o.0 - first + 1);
+    let slots: Option<Vec<u32>> = (span <= 4 * outs.len() as u64).then(|| {
+        let mut slots = vec![u32::MAX; span as usize];
+        for (i, o) in outs.iter().enumerate() {
+            slots[(o.0 - first) as usize] = i as u32;
+        }
+        slots
+    });
+    let node = |o: OutIx| match &slots {
+        Some(slots) => {
+            o.0.checked_sub(first)
+                .and_then(|i| slots.get(i as usize))
+                .filter(|&&s| s != u32::MAX)
+                .map(|&s| NodeIndex::new(s as usize))
+        }
+        None => outs.binary_search(&o).ok().map(NodeIndex::new),
+    };
     for e in &result.edges {
         if let (Some(a), Some(b)) = (node(e.from), node(e.to)) {
             graph.add_edge(a, b, e.amount);
         }
     }
     (graph, outs)
+}
+
+/// The nodes of a flow graph in a topological order. Nodes are outputs in id order, and taint
+/// flows to later outputs (forward) or to earlier ones (backward), so node order or its reverse
+/// is one, found in one pass over the edges; petgraph's depth-first sort (a fifth of a large
+/// poison case's export) is left for a graph that has both.
+fn topological_order(graph: &DiGraph<OutIx, u64>) -> Vec<NodeIndex> {
+    let edges = graph.raw_edges();
+    if edges.iter().all(|e| e.source() < e.target()) {
+        return graph.node_indices().collect();
+    }
+    if edges.iter().all(|e| e.source() > e.target()) {
+        return graph.node_indices().rev().collect();
+    }
+    match petgraph::algo::toposort(graph, None) {
+        Ok(order) => order,
+        Err(_) => unreachable!("taint flows along spends, which cannot form a cycle"),
+    }
 }
 
 /// The endpoints worth explaining, at most `max`: cash-outs first, then the other endpoint
@@ -85,11 +122,7 @@ pub fn widest_paths(result: &TraceResult, k: usize, endpoints: &[OutIx]) -> Vec<
         return Vec::new();
     }
     let (graph, outs) = flow_graph(result);
-    // Forward edges go to later outputs, backward edges to earlier ones: either way a DAG.
-    let order = match petgraph::algo::toposort(&graph, None) {
-        Ok(order) => order,
-        Err(_) => unreachable!("taint flows along spends, which cannot form a cycle"),
-    };
+    let order = topological_order(&graph);
     let seeds: HashMap<OutIx, u64> = result
         .flows
         .iter()
@@ -274,5 +307,73 @@ mod tests {
                 outputs: vec![OutIx(7)]
             }]
         );
+    }
+
+    #[test]
+    fn topological_order_follows_output_ids_either_way_and_petgraph_otherwise() {
+        let graph = |edges: &[(u32, u32)]| {
+            let mut g: DiGraph<OutIx, u64> = DiGraph::new();
+            for o in 0..5 {
+                g.add_node(OutIx(o));
+            }
+            for &(a, b) in edges {
+                g.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), 1);
+            }
+            g
+        };
+        let index =
+            |order: &[NodeIndex]| -> Vec<usize> { order.iter().map(|n| n.index()).collect() };
+        let forward = graph(&[(0, 2), (1, 2), (2, 4), (3, 4)]);
+        assert_eq!(index(&topological_order(&forward)), [0, 1, 2, 3, 4]);
+        let backward = graph(&[(4, 2), (3, 1), (2, 0)]);
+        assert_eq!(index(&topological_order(&backward)), [4, 3, 2, 1, 0]);
+        let mixed = graph(&[(3, 1), (1, 4), (0, 3)]);
+        let order = topological_order(&mixed);
+        let at = |n: usize| order.iter().position(|m| m.index() == n).unwrap();
+        assert_eq!(order.len(), 5);
+        assert!(at(0) < at(3) && at(3) < at(1) && at(1) < at(4));
+    }
+
+    #[test]
+    fn flow_graph_finds_edge_ends_among_dense_and_sparse_outputs() {
+        use crate::trace::engine::{Edge, Flow};
+        for outs in [
+            vec![3, 4, 6, 7],
+            vec![5, 1_000, 1_000_000_000, 1_000_000_001],
+        ] {
+            let mut result = TraceResult::default();
+            result.flows = outs
+                .iter()
+                .map(|&o| Flow {
+                    out: OutIx(o),
+                    hop: 0,
+                    tainted: 1,
+                })
+                .collect();
+            let edge = |a: usize, b: usize, amount| Edge {
+                from: OutIx(outs[a]),
+                to: OutIx(outs[b]),
+                amount,
+            };
+            result.edges = vec![edge(0, 2, 10), edge(1, 3, 20), edge(2, 3, 30)];
+            // An edge to an output with no flow row is left out.
+            result.edges.push(Edge {
+                from: OutIx(outs[0]),
+                to: OutIx(outs[3] + 1),
+                amount: 40,
+            });
+            let (graph, nodes) = flow_graph(&result);
+            assert_eq!(nodes, outs.iter().map(|&o| OutIx(o)).collect::<Vec<_>>());
+            let edges: Vec<(OutIx, OutIx, u64)> = graph
+                .raw_edges()
+                .iter()
+                .map(|e| (graph[e.source()], graph[e.target()], e.weight))
+                .collect();
+            let expected: Vec<(OutIx, OutIx, u64)> = result.edges[..3]
+                .iter()
+                .map(|e| (e.from, e.to, e.amount))
+                .collect();
+            assert_eq!(edges, expected, "outputs {outs:?}");
+        }
     }
 }
