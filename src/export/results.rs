@@ -449,7 +449,7 @@ pub fn write_tables(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::encode::with_arrow_writer;
+    use crate::store::encode::{with_arrow_writer, with_arrow_writer_and};
 
     #[test]
     fn rows_in_a_range_cross_the_models_in_order() {
@@ -469,16 +469,37 @@ mod tests {
     fn a_table_written_in_chunks_is_the_table_written_whole() {
         let dir = tempfile::tempdir().unwrap();
         let rows = ROW_GROUP_ROWS * 2 + 3;
-        let fields = || vec![Field::new("n", DataType::UInt64, false)];
-        let column = |r: Range<usize>| -> ArrayRef {
-            Arc::new(UInt64Array::from_iter_values(r.map(|i| i as u64 * 3)))
+        // A txid and an address column: the export's own settings (compressed) must apply.
+        let fields = || {
+            vec![
+                Field::new("n", DataType::UInt64, false),
+                utf8("txid", false),
+                utf8("address", false),
+            ]
+        };
+        let columns = |r: Range<usize>| -> Vec<ArrayRef> {
+            vec![
+                Arc::new(UInt64Array::from_iter_values(
+                    r.clone().map(|i| i as u64 * 3),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    r.clone().map(|i| format!("{:064x}", i / 3)),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    r.map(|i| format!("addr{}", i % 50)),
+                )),
+            ]
         };
         let whole =
-            RecordBatch::try_new(Arc::new(Schema::new(fields())), vec![column(0..rows)]).unwrap();
-        let expected = with_arrow_writer(&whole);
+            RecordBatch::try_new(Arc::new(Schema::new(fields())), columns(0..rows)).unwrap();
+        let expected = with_arrow_writer_and(&whole, export_properties());
+        assert!(
+            expected.len() < with_arrow_writer(&whole).len() / 2,
+            "txids and addresses are compressed"
+        );
         for chunk in [7, ROW_GROUP_ROWS - 1, ROW_GROUP_ROWS, CHUNK_ROWS] {
             let table = write_chunked(dir.path(), "t.parquet", fields(), (rows, chunk), |r| {
-                Ok(vec![column(r)])
+                Ok(columns(r))
             })
             .unwrap();
             assert!(
@@ -490,12 +511,12 @@ mod tests {
             assert!(got == expected, "chunks of {chunk} rows");
             std::fs::remove_file(dir.path().join("t.parquet")).unwrap();
         }
-        let empty = write_whole(dir.path(), "empty.parquet", fields(), vec![column(0..0)]);
+        let empty = write_whole(dir.path(), "empty.parquet", fields(), columns(0..0));
         commit_all(vec![empty.unwrap()]).unwrap();
         let none = RecordBatch::new_empty(Arc::new(Schema::new(fields())));
         assert_eq!(
             std::fs::read(dir.path().join("empty.parquet")).unwrap(),
-            with_arrow_writer(&none)
+            with_arrow_writer_and(&none, export_properties())
         );
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),

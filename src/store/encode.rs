@@ -17,8 +17,8 @@ use rayon::prelude::*;
 /// Rows per row group in every table fundtrace writes.
 pub const ROW_GROUP_ROWS: usize = 1 << 17;
 
-/// The Parquet writer settings of every file fundtrace writes (store, results, clusters,
-/// truth): zstd, row groups of [`ROW_GROUP_ROWS`] rows, no dictionaries (but on `kind`), no
+/// The Parquet writer settings of the files fundtrace writes (store, clusters, truth; results
+/// use [`export_properties`]): zstd, row groups of [`ROW_GROUP_ROWS`] rows, no dictionaries (but on `kind`), no
 /// statistics on hash, script and address columns, delta encoding on ids, values and `prev_out`.
 pub fn writer_properties() -> WriterProperties {
     let mut props = WriterProperties::builder()
@@ -31,8 +31,9 @@ pub fn writer_properties() -> WriterProperties {
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_column_dictionary_enabled(ColumnPath::from("kind"), true)
         .set_created_by(format!("fundtrace {}", env!("CARGO_PKG_VERSION")));
-    // Hashes are incompressible, and addresses (base58/bech32 of hashes) gain only ~25% from
-    // zstd at twice the encoding time: store them plain. Their min/max say nothing either.
+    // Hashes are incompressible, and the store's addresses (each once, base58/bech32 of hashes)
+    // gain only ~25% from zstd at twice the encoding time: store them plain. Their min/max say
+    // nothing either. (In results, where they repeat, they are compressed.)
     for column in ["txid", "hash", "prev_hash", "script", "address"] {
         props = props
             .set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED)
@@ -93,7 +94,7 @@ pub fn write_parquet<W: Write + Send>(batch: &RecordBatch, out: W) -> Result<W, 
 
 /// A Parquet file written batch by batch, in row groups of [`ROW_GROUP_ROWS`] rows whose
 /// column chunks are encoded in parallel on rayon: the same bytes as [`ArrowWriter`] writes
-/// with [`writer_properties`] for the same rows, however they were cut into batches. Rows
+/// with the same properties for the same rows, however they were cut into batches. Rows
 /// short of a whole row group wait for the next batch or [`GroupWriter::finish`].
 pub struct GroupWriter<W: Write + Send> {
     file: SerializedFileWriter<W>,
@@ -209,8 +210,14 @@ impl<W: Write + Send> GroupWriter<W> {
 /// the parallel encoders must reproduce.
 #[cfg(test)]
 pub(crate) fn with_arrow_writer(batch: &RecordBatch) -> Vec<u8> {
+    with_arrow_writer_and(batch, writer_properties())
+}
+
+/// [`with_arrow_writer`] with `props`.
+#[cfg(test)]
+pub(crate) fn with_arrow_writer_and(batch: &RecordBatch, props: WriterProperties) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut out, batch.schema(), Some(writer_properties())).unwrap();
+    let mut w = ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).unwrap();
     w.write(batch).unwrap();
     w.close().unwrap();
     out

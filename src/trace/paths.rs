@@ -64,7 +64,7 @@ pub fn flow_graph(result: &TraceResult) -> (DiGraph<OutIx, u64>, Vec<OutIx>) {
     let node = |o: OutIx| match &slots {
         Some(slots) => {
             o.0.checked_sub(first)
-                .and_then(|i| slots.get(i as usize))
+                .and_then(|i| slots.get(usize::try_from(i).ok()?))
                 .filter(|&&s| s != u32::MAX)
                 .map(|&s| NodeIndex::new(s as usize))
         }
