@@ -669,8 +669,16 @@ impl DatasetWriter {
             .get_or_insert_with(|| Pending::new(dir, height, next));
         pending.end_height = height;
         let first_tx = self.next.txs;
-        let (mut warm_in, mut warm_out) = (0, 0);
+        let (mut warm_in, mut warm_out, mut warm_tx) = (0, 0, 0);
         for (i, tx) in block.txs().enumerate() {
+            // The UTXO map's slots the next transactions will be inserted into.
+            if i >= warm_tx {
+                let to = (warm_tx + WARM_AHEAD).min(block.txids.len());
+                for txid in &block.txids[warm_tx..to] {
+                    std::hint::black_box(self.utxo.get(txid));
+                }
+                warm_tx = to;
+            }
             // Warm what this and the next inputs and outputs will read, a run at a time (see
             // `warm_inputs` and `ScriptInterner::warm`).
             if block.input_ends[i] as usize > warm_in {
@@ -764,7 +772,9 @@ impl DatasetWriter {
                     pending.new_script_first_tx.push(tx_ix);
                     self.next.scripts += 1;
                 }
-                if !self.unspendable_scripts[script_id as usize] {
+                // From the bytes at hand (the flag of `script_id` says the same, at the cost of
+                // a random read when the script is an old one).
+                if !is_unspendable(output.script) {
                     spendable += 1;
                 }
                 pending.out_value.push(output.value);
