@@ -102,8 +102,12 @@ pub struct GroupWriter<W: Write + Send> {
     schema: SchemaRef,
     /// Row groups written so far.
     groups: usize,
-    /// Rows not yet written (fewer than a row group).
-    tail: Option<RecordBatch>,
+    /// Rows not yet written (fewer than a row group), in the pieces they came in: copied into
+    /// one batch once, when they make a row group (concatenating at each arrival would copy a
+    /// row group's first rows once per later piece).
+    tail: Vec<RecordBatch>,
+    /// Rows in `tail`.
+    tail_rows: usize,
 }
 
 impl<W: Write + Send> GroupWriter<W> {
@@ -127,24 +131,23 @@ impl<W: Write + Send> GroupWriter<W> {
             factory,
             schema,
             groups: 0,
-            tail: None,
+            tail: Vec::new(),
+            tail_rows: 0,
         })
     }
 
     /// Add rows: every whole row group they complete is encoded and written now.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
         let mut batch = batch.clone();
-        if let Some(tail) = self.tail.take() {
-            // Only the rows that complete the waiting row group are copied.
-            let needed = (ROW_GROUP_ROWS - tail.num_rows()).min(batch.num_rows());
-            let group =
-                arrow::compute::concat_batches(&self.schema, [&tail, &batch.slice(0, needed)])
-                    .map_err(|e| ParquetError::ArrowError(e.to_string()))?;
+        if self.tail_rows > 0 {
+            let needed = (ROW_GROUP_ROWS - self.tail_rows).min(batch.num_rows());
+            self.tail.push(batch.slice(0, needed));
+            self.tail_rows += needed;
             batch = batch.slice(needed, batch.num_rows() - needed);
-            if group.num_rows() < ROW_GROUP_ROWS {
-                self.tail = Some(group);
+            if self.tail_rows < ROW_GROUP_ROWS {
                 return Ok(());
             }
+            let group = self.take_tail()?;
             self.write_groups(&group)?;
         }
         let whole = batch.num_rows() / ROW_GROUP_ROWS * ROW_GROUP_ROWS;
@@ -152,17 +155,30 @@ impl<W: Write + Send> GroupWriter<W> {
             self.write_groups(&batch.slice(0, whole))?;
         }
         if whole < batch.num_rows() {
-            self.tail = Some(batch.slice(whole, batch.num_rows() - whole));
+            self.tail_rows = batch.num_rows() - whole;
+            self.tail.push(batch.slice(whole, self.tail_rows));
         }
         Ok(())
     }
 
     /// Write the last rows and the footer; returns `out`.
     pub fn finish(mut self) -> Result<W, ParquetError> {
-        if let Some(tail) = self.tail.take() {
-            self.write_groups(&tail)?;
+        if self.tail_rows > 0 {
+            let group = self.take_tail()?;
+            self.write_groups(&group)?;
         }
         self.file.into_inner()
+    }
+
+    /// The waiting rows as one batch (copied only when they came in several pieces).
+    fn take_tail(&mut self) -> Result<RecordBatch, ParquetError> {
+        let pieces = std::mem::take(&mut self.tail);
+        self.tail_rows = 0;
+        match <[RecordBatch; 1]>::try_from(pieces) {
+            Ok([one]) => Ok(one),
+            Err(pieces) => arrow::compute::concat_batches(&self.schema, &pieces)
+                .map_err(|e| ParquetError::ArrowError(e.to_string())),
+        }
     }
 
     /// Encode `batch` as row groups (all whole but maybe the last), columns in parallel.
@@ -266,11 +282,14 @@ mod tests {
         let n = ROW_GROUP_ROWS * 3 + 5;
         let batch = inputs(n as u64);
         let whole = with_arrow_writer(&batch);
-        let cuts: [&[usize]; 4] = [
+        // Many small pieces too: a row group completed by several waiting pieces.
+        let small: Vec<usize> = (1..n / 9_999).map(|i| i * 9_999).collect();
+        let cuts: [&[usize]; 5] = [
             &[1, ROW_GROUP_ROWS, 2 * ROW_GROUP_ROWS + 4],
             &[ROW_GROUP_ROWS - 1, ROW_GROUP_ROWS + 1, 3 * ROW_GROUP_ROWS],
             &[0, 0, n],
             &[17, 2 * ROW_GROUP_ROWS + 17, n - 1],
+            &small,
         ];
         for cut in cuts {
             let mut w = GroupWriter::try_new(Vec::new(), batch.schema()).unwrap();
