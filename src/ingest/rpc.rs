@@ -584,6 +584,11 @@ fn ingest_rpc_with(
         Vec::new()
     };
     on_start(heights.len() as u64);
+    if let (Some(&first), Some(&last)) = (heights.first(), heights.last()) {
+        if let Some(txs) = txs_between(&node, first, last) {
+            writer.expect_txs(txs);
+        }
+    }
     let mut fetchers: Vec<Fetcher> = (0..FETCHERS)
         .map(|_| {
             Ok(Fetcher {
@@ -688,6 +693,24 @@ fn ingest_rpc_with(
         started,
     );
     Ok((summary, writer))
+}
+
+/// About how many transactions the node's blocks `first..=last` hold, from `getchaintxstats`:
+/// a hint for sizing the writer's tables (`None` when the node cannot say; nothing depends on
+/// it but speed).
+fn txs_between(node: &Node, first: u32, last: u32) -> Option<u64> {
+    // The window is the `nblocks` blocks ending at `last`, at most `last - 1` of them.
+    let nblocks = (last - first).min(last.checked_sub(1)?);
+    if nblocks == 0 {
+        return None;
+    }
+    let hash = node.block_hash(last).ok()?;
+    let stats: serde_json::Value = node
+        .call("getchaintxstats", &[nblocks.into(), hash.into()])
+        .ok()?;
+    let txs = stats["window_tx_count"].as_u64();
+    tracing::debug!(?txs, nblocks, "transactions expected");
+    txs
 }
 
 /// One connection for fetching blocks: RPC, and REST when the node serves it.

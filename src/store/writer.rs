@@ -582,11 +582,23 @@ impl DatasetWriter {
     pub fn expect_block_bytes(&mut self, block_bytes: u64) {
         // About one new script per 128 bytes of blocks and one transaction per 400 (a payments
         // load has 143 and 343; a full chain's blocks are denser), of which the UTXO map holds
-        // a fraction; capped so a full-chain run does not claim gigabytes up front.
-        let scripts = (block_bytes / 128).min(1 << 25) as usize;
-        let txs = (block_bytes / 400 / 2).min(1 << 22) as usize;
-        self.scripts.reserve(scripts);
-        self.utxo.reserve(txs.saturating_sub(self.utxo.len()));
+        // a fraction.
+        self.reserve(block_bytes / 128, block_bytes / 400 / 2);
+    }
+
+    /// Expect about `txs` transactions to be stored (when the blocks' size is not known, as
+    /// over RPC): like [`Self::expect_block_bytes`], with about 2.5 new scripts per
+    /// transaction (a payments load has 2.4) and half the transactions in the UTXO map.
+    pub fn expect_txs(&mut self, txs: u64) {
+        self.reserve(txs.saturating_mul(5) / 2, txs / 2);
+    }
+
+    /// Room for `scripts` more scripts and a UTXO map of `unspent` transactions, capped so a
+    /// full-chain run does not claim gigabytes up front.
+    fn reserve(&mut self, scripts: u64, unspent: u64) {
+        self.scripts.reserve(scripts.min(1 << 25) as usize);
+        let unspent = unspent.min(1 << 22) as usize;
+        self.utxo.reserve(unspent.saturating_sub(self.utxo.len()));
     }
 
     /// The next height this dataset expects.
