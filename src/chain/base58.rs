@@ -5,7 +5,7 @@
 //! this works on 32-bit words and limbs of 58⁵, about an order of magnitude fewer steps. The
 //! output is identical — the tests compare it with `bitcoin::base58::encode_check`.
 
-use bitcoin::hashes::{sha256d, Hash};
+use bitcoin::hashes::{sha256, HashEngine};
 
 /// The base58 alphabet.
 const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
@@ -16,13 +16,35 @@ const LIMB: u64 = 58 * 58 * 58 * 58 * 58;
 /// Limbs of 58⁵ needed for a 200-bit number (58⁵ > 2²⁹, 7 × 29 ≥ 200).
 const LIMBS: usize = 7;
 
+/// SHA-256 of a message that fits one block with its padding (at most 55 bytes): the block is
+/// padded here and compressed once, and the state after it is the hash (the engine's own
+/// padding feeds it in several pieces, and SHA-256d builds a second engine).
+fn sha256_one_block(message: &[u8]) -> [u8; 32] {
+    debug_assert!(
+        message.len() <= 55,
+        "one block holds at most 55 bytes and the padding"
+    );
+    let mut block = [0u8; 64];
+    block[..message.len()].copy_from_slice(message);
+    block[message.len()] = 0x80;
+    block[56..].copy_from_slice(&(8 * message.len() as u64).to_be_bytes());
+    let mut engine = sha256::HashEngine::default();
+    engine.input(&block);
+    engine.midstate().to_byte_array()
+}
+
+/// SHA-256d of a 21-byte payload, two one-block compressions.
+fn sha256d_of_21(payload: &[u8; 21]) -> [u8; 32] {
+    sha256_one_block(&sha256_one_block(payload))
+}
+
 /// Append base58check(`version ‖ hash`) to `out` (25 to 35 characters).
 pub(crate) fn write_check(version: u8, hash: &[u8; 20], out: &mut String) {
     // 3 zero bytes of padding, then the 25 bytes (version, hash, checksum): 7 big-endian words.
     let mut bytes = [0u8; 28];
     bytes[3] = version;
     bytes[4..24].copy_from_slice(hash);
-    let checksum = sha256d::Hash::hash(&bytes[3..24]).to_byte_array();
+    let checksum = sha256d_of_21(bytes[3..24].try_into().expect("21 bytes"));
     bytes[24..].copy_from_slice(&checksum[..4]);
 
     // Base conversion: 2³² words (most significant first) → 58⁵ limbs (least significant first).
@@ -123,6 +145,19 @@ mod tests {
             let version = if i % 3 == 0 { 0 } else { x as u8 };
             assert_eq!(ours(version, &hash), reference(version, &hash));
         }
+    }
+
+    #[test]
+    fn one_block_sha256_is_sha256() {
+        use bitcoin::hashes::Hash;
+        let message: Vec<u8> = (0u8..56).map(|i| i.wrapping_mul(37)).collect();
+        for len in 0..=55 {
+            let expected = sha256::Hash::hash(&message[..len]).to_byte_array();
+            assert_eq!(sha256_one_block(&message[..len]), expected, "length {len}");
+        }
+        let payload: [u8; 21] = message[..21].try_into().unwrap();
+        let expected = bitcoin::hashes::sha256d::Hash::hash(&payload).to_byte_array();
+        assert_eq!(sha256d_of_21(&payload), expected);
     }
 
     #[test]
