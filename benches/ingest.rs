@@ -20,6 +20,8 @@ use fundtrace::store::PartitionPolicy;
 mod common;
 
 fn main() {
+    // As the `fundtrace` binary does for `ingest`.
+    fundtrace::ingest::keep_freed_memory();
     divan::main();
     common::print_peak_memory("ingest bench");
 }

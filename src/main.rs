@@ -26,21 +26,6 @@ fn main() {
     }
 }
 
-/// Ingest allocates and frees row buffers of a few megabytes all the time (parsed blocks, Arrow
-/// batches, Parquet pages). glibc's defaults hand such memory back to the OS at once (`mmap`
-/// above a threshold that adapts, and trimming the heap's top), so the next buffer faults its
-/// pages in afresh: about 210,000 page faults for 1M payments. Served from the heap and kept
-/// (up to 64 MiB free at its top), they take about 140,000, for about 90 MB more peak memory.
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes the allocator's thresholds; called before ingest starts any
-    // thread.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
-    }
-}
-
 /// The error and its causes in one line; a cause already spelled out by the message before it
 /// (library errors include their source in their text) is not repeated.
 fn describe(err: &anyhow::Error) -> String {
@@ -68,7 +53,7 @@ fn init_logging() {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Ingest(args) => {
-            keep_freed_memory();
+            fundtrace::ingest::keep_freed_memory();
             ingest(args, cli.json)
         }
         Command::Inspect(args) => fundtrace::cli::inspect::run(&args, cli.json),

@@ -119,6 +119,26 @@ impl IngestSummary {
     }
 }
 
+/// Make the process's allocator keep freed memory for reuse: call once, at the start of a
+/// program whose main job is ingest, before it starts threads (it is process-wide; the
+/// `fundtrace` binary calls it for `ingest`, and the ingest bench too).
+///
+/// Ingest allocates and frees buffers of a few megabytes all the time (parsed blocks, Arrow
+/// batches, Parquet pages). glibc's defaults hand such memory back to the OS at once (`mmap`
+/// above a threshold that adapts, and trimming the heap's top), so the next buffer faults its
+/// pages in afresh: about 210,000 page faults for 1M payments. Served from the heap and kept
+/// (up to 64 MiB free at its top), they take about 140,000, for about 90 MB more peak memory.
+/// Elsewhere than glibc, nothing changes.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes two of the allocator's thresholds; callers call this at
+    // their start, before other threads allocate.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
+}
+
 /// Ingest the blk files of `job.blocks_dir` into `job.out`, continuing from its tip.
 /// `on_block` is called after each stored block with its height (for progress display).
 pub fn ingest_blk(
