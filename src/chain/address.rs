@@ -94,8 +94,9 @@ fn write_segwit(hrp: &str, version: u8, program: &[u8], script: &[u8], out: &mut
         1..=16 => (2..=40).contains(&program.len()),
         _ => false,
     };
-    // BIP-173's 90-character limit (HRP, separator, version, program, checksum); the chains'
-    // HRPs are short enough that every valid program fits.
+    // BIP-173's 90-character limit (HRP, separator, version, program, checksum), and the
+    // writer's own limit of 16-character HRPs (the chains' HRPs are shorter); beyond either, the
+    // non-standard form.
     let symbols = 1 + (8 * program.len()).div_ceil(5);
     let fits = hrp.len() <= 16 && hrp.len() + 1 + symbols + 6 <= 90;
     if valid_len && fits && version <= 16 {
@@ -132,12 +133,13 @@ const fn bech32_shift(chk: u32) -> u32 {
     ((chk & 0x1ffffff) << 5) ^ BECH32_GEN_TABLE[(chk >> 25) as usize]
 }
 
-/// Longest symbol sequence the checksum covers: the expanded HRP of an 83-character HRP
-/// (2 × 83 + 1), at most 90 − 1 − 83 data and checksum symbols, and the initial state.
-const BECH32_MAX_SYMBOLS: usize = 2 * 83 + 1 + 90 + 1;
+/// Longest symbol sequence the checksum covers here: the expanded HRP of the longest HRP the
+/// writer takes (16 characters: 2 × 16 + 1 symbols), the version and a 40-byte program (1 + 64),
+/// and the six zeros.
+const BECH32_MAX_SYMBOLS: usize = 2 * 16 + 1 + (1 + 64) + 6;
 
-/// `BECH32_SHIFTED[k][v]` is `A^k(v)`: what a value `v` entered `k` steps before the end
-/// contributes to the final checksum.
+/// `BECH32_SHIFTED[k][v]` is `A^k(v)`: what a value `v` with `k` steps after it contributes to
+/// the final checksum.
 ///
 /// Each step is linear in the state and the value (`step(c, v) = A(c) ^ v`), so the checksum of
 /// a sequence `s_0..s_{n-1}` from the initial state 1 is `A^n(1) ^ XOR_i A^(n-1-i)(s_i)`: a
@@ -289,7 +291,11 @@ mod tests {
     #[test]
     fn bech32_writer_matches_the_bech32_crate() {
         let mut rng = crate::generate::rng::Rng::new(7);
-        for hrp in ["bc", "tb", "bcrt", "ltc", "tltc", "rltc", "mona", "tmona"] {
+        // The chains' HRPs, and one of 16 characters (the longest the writer takes).
+        let longest = "abcdefghijklmnop";
+        for hrp in [
+            "bc", "tb", "bcrt", "ltc", "tltc", "rltc", "mona", "tmona", longest,
+        ] {
             for version in 0u8..=16 {
                 for len in 2..=40usize {
                     if version == 0 && len != 20 && len != 32 {
@@ -311,6 +317,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An HRP longer than the writer takes gives the non-standard form, not a wrong checksum.
+    #[test]
+    fn an_overlong_hrp_gives_the_nonstandard_form() {
+        let script = hex("0014751e76e8199196d454941c45d1b3a323f1433bd6");
+        let mut out = String::new();
+        write_segwit("abcdefghijklmnopq", 0, &script[2..], &script, &mut out);
+        assert!(out.starts_with(NONSTANDARD_PREFIX), "{out}");
     }
 
     #[test]

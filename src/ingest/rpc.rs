@@ -699,8 +699,9 @@ fn ingest_rpc_with(
 /// a hint for sizing the writer's tables (`None` when the node cannot say; nothing depends on
 /// it but speed).
 fn txs_between(node: &Node, first: u32, last: u32) -> Option<u64> {
-    // The window is the `nblocks` blocks ending at `last`, at most `last - 1` of them.
-    let nblocks = (last - first).min(last.checked_sub(1)?);
+    // The window is the `nblocks` blocks ending at `last`, at most `last - 1` of them (so
+    // from height 0 or 1 it leaves out a block or two: a hint).
+    let nblocks = (last - first + 1).min(last.checked_sub(1)?);
     if nblocks == 0 {
         return None;
     }

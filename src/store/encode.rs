@@ -139,7 +139,7 @@ impl<W: Write + Send> GroupWriter<W> {
     /// Add rows: every whole row group they complete is encoded and written now.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
         let mut batch = batch.clone();
-        if self.tail_rows > 0 {
+        if self.tail_rows > 0 && batch.num_rows() > 0 {
             let needed = (ROW_GROUP_ROWS - self.tail_rows).min(batch.num_rows());
             self.tail.push(batch.slice(0, needed));
             self.tail_rows += needed;
@@ -284,11 +284,13 @@ mod tests {
         let whole = with_arrow_writer(&batch);
         // Many small pieces too: a row group completed by several waiting pieces.
         let small: Vec<usize> = (1..n / 9_999).map(|i| i * 9_999).collect();
-        let cuts: [&[usize]; 5] = [
+        let cuts: [&[usize]; 6] = [
             &[1, ROW_GROUP_ROWS, 2 * ROW_GROUP_ROWS + 4],
             &[ROW_GROUP_ROWS - 1, ROW_GROUP_ROWS + 1, 3 * ROW_GROUP_ROWS],
             &[0, 0, n],
             &[17, 2 * ROW_GROUP_ROWS + 17, n - 1],
+            // Empty batches while rows wait.
+            &[5, 5, 5, ROW_GROUP_ROWS + 3, ROW_GROUP_ROWS + 3],
             &small,
         ];
         for cut in cuts {

@@ -779,14 +779,15 @@ impl DatasetWriter {
                     .scripts
                     .intern(output.script, output.script_hash)
                     .ok_or_else(|| StoreError::IdOverflow("script"))?;
+                // From the bytes at hand (the flag of `script_id` says the same, at the cost of
+                // a random read when the script is an old one).
+                let unspendable = is_unspendable(output.script);
                 if new {
-                    self.unspendable_scripts.push(is_unspendable(output.script));
+                    self.unspendable_scripts.push(unspendable);
                     pending.new_script_first_tx.push(tx_ix);
                     self.next.scripts += 1;
                 }
-                // From the bytes at hand (the flag of `script_id` says the same, at the cost of
-                // a random read when the script is an old one).
-                if !is_unspendable(output.script) {
+                if !unspendable {
                     spendable += 1;
                 }
                 pending.out_value.push(output.value);
