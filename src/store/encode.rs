@@ -106,8 +106,6 @@ pub struct GroupWriter<W: Write + Send> {
     /// one batch once, when they make a row group (concatenating at each arrival would copy a
     /// row group's first rows once per later piece).
     tail: Vec<RecordBatch>,
-    /// Rows in `tail`.
-    tail_rows: usize,
 }
 
 impl<W: Write + Send> GroupWriter<W> {
@@ -132,19 +130,18 @@ impl<W: Write + Send> GroupWriter<W> {
             schema,
             groups: 0,
             tail: Vec::new(),
-            tail_rows: 0,
         })
     }
 
     /// Add rows: every whole row group they complete is encoded and written now.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
         let mut batch = batch.clone();
-        if self.tail_rows > 0 && batch.num_rows() > 0 {
-            let needed = (ROW_GROUP_ROWS - self.tail_rows).min(batch.num_rows());
+        let waiting = self.tail_rows();
+        if waiting > 0 && batch.num_rows() > 0 {
+            let needed = (ROW_GROUP_ROWS - waiting).min(batch.num_rows());
             self.tail.push(batch.slice(0, needed));
-            self.tail_rows += needed;
             batch = batch.slice(needed, batch.num_rows() - needed);
-            if self.tail_rows < ROW_GROUP_ROWS {
+            if waiting + needed < ROW_GROUP_ROWS {
                 return Ok(());
             }
             let group = self.take_tail()?;
@@ -155,25 +152,28 @@ impl<W: Write + Send> GroupWriter<W> {
             self.write_groups(&batch.slice(0, whole))?;
         }
         if whole < batch.num_rows() {
-            self.tail_rows = batch.num_rows() - whole;
-            self.tail.push(batch.slice(whole, self.tail_rows));
+            self.tail.push(batch.slice(whole, batch.num_rows() - whole));
         }
         Ok(())
     }
 
     /// Write the last rows and the footer; returns `out`.
     pub fn finish(mut self) -> Result<W, ParquetError> {
-        if self.tail_rows > 0 {
+        if !self.tail.is_empty() {
             let group = self.take_tail()?;
             self.write_groups(&group)?;
         }
         self.file.into_inner()
     }
 
+    /// Rows waiting in `tail`.
+    fn tail_rows(&self) -> usize {
+        self.tail.iter().map(RecordBatch::num_rows).sum()
+    }
+
     /// The waiting rows as one batch (copied only when they came in several pieces).
     fn take_tail(&mut self) -> Result<RecordBatch, ParquetError> {
         let pieces = std::mem::take(&mut self.tail);
-        self.tail_rows = 0;
         match <[RecordBatch; 1]>::try_from(pieces) {
             Ok([one]) => Ok(one),
             Err(pieces) => arrow::compute::concat_batches(&self.schema, &pieces)
