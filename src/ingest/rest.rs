@@ -8,6 +8,12 @@
 //!
 //! The client is one keep-alive HTTP/1.1 connection per fetcher thread; replies must carry a
 //! `Content-Length` (Bitcoin Core's do).
+//!
+//! On a kept-alive connection, Linux delays the ACK of what it receives by up to 40 ms, and the
+//! node's HTTP server (libevent, with Nagle's algorithm on) holds the rest of a reply of tens of
+//! kilobytes until that ACK comes: each such block then took 41 ms instead of 1 ms. The client
+//! asks for immediate ACKs (`TCP_QUICKACK`) before every read, as the kernel clears that mode
+//! on its own.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -36,8 +42,38 @@ pub enum RestError {
 pub struct RestClient {
     host: String,
     timeout: Duration,
-    conn: Option<BufReader<TcpStream>>,
+    conn: Option<BufReader<QuickAck>>,
 }
+
+/// A TCP stream that acknowledges what it receives at once (see the module's doc).
+struct QuickAck(TcpStream);
+
+impl Read for QuickAck {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        quick_ack(&self.0);
+        self.0.read(buf)
+    }
+}
+
+/// Turn on `TCP_QUICKACK` (Linux; a no-op elsewhere). A failure only costs speed.
+#[cfg(target_os = "linux")]
+fn quick_ack(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor and a c_int option of the size given.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn quick_ack(_: &TcpStream) {}
 
 impl RestClient {
     /// A client for the node at `url` (`http://HOST:PORT[/…]`; any path is ignored). Connects on
@@ -52,7 +88,7 @@ impl RestClient {
         })
     }
 
-    fn connect(&mut self) -> std::io::Result<&mut BufReader<TcpStream>> {
+    fn connect(&mut self) -> std::io::Result<&mut BufReader<QuickAck>> {
         if self.conn.is_none() {
             let mut last = None;
             let mut stream = None;
@@ -71,7 +107,7 @@ impl RestClient {
             stream.set_read_timeout(Some(self.timeout))?;
             stream.set_write_timeout(Some(self.timeout))?;
             stream.set_nodelay(true)?;
-            self.conn = Some(BufReader::with_capacity(1 << 16, stream));
+            self.conn = Some(BufReader::with_capacity(1 << 16, QuickAck(stream)));
         }
         Ok(self.conn.as_mut().expect("just connected"))
     }
@@ -101,7 +137,7 @@ impl RestClient {
 
     fn exchange(&mut self, request: &[u8]) -> Result<Vec<u8>, RestError> {
         let conn = self.connect()?;
-        conn.get_mut().write_all(request)?;
+        conn.get_mut().0.write_all(request)?;
         let mut line = String::new();
         conn.read_line(&mut line)?;
         if line.is_empty() {
