@@ -7,7 +7,7 @@
 
 pub mod blkfile;
 pub mod block;
-pub mod rest;
+pub mod http;
 pub mod rpc;
 
 use std::path::{Path, PathBuf};

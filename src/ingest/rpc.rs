@@ -3,6 +3,7 @@
 //! them with the same parser as the blk path and writes the same store.
 
 mod feed;
+mod transport;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -14,7 +15,7 @@ use bitcoin::hashes::Hash;
 use bitcoincore_rpc::{Client, RpcApi};
 
 use super::block::{parse_block_with, BlockParseError, ParsedBlock};
-use super::rest::{RestClient, RestError};
+use super::http::{HttpClient, HttpError};
 use super::IngestSummary;
 use crate::chain::Chain;
 use crate::store::{DatasetWriter, PartitionPolicy, StoreError};
@@ -162,15 +163,11 @@ impl Node {
             Credentials::UserPass { user, password } => (user.clone(), password.clone()),
         };
         use bitcoincore_rpc::jsonrpc;
-        let transport = jsonrpc::simple_http::Builder::new()
-            .timeout(timeout)
-            .url(url)
-            .map_err(|e| RpcError::Unreachable {
+        let transport = transport::QuickHttpTransport::new(url, &user, &password, timeout)
+            .map_err(|detail| RpcError::Unreachable {
                 url: url.to_string(),
-                detail: e.to_string(),
-            })?
-            .auth(user, Some(password))
-            .build();
+                detail,
+            })?;
         let client = Client::from_jsonrpc(jsonrpc::Client::with_transport(transport));
         Ok(Node {
             client,
@@ -251,15 +248,15 @@ impl Node {
     }
 
     /// A REST request that failed, as an error naming the node.
-    fn rest_error(&self, what: &str, e: RestError, attempts: u32) -> RpcError {
+    fn rest_error(&self, what: &str, e: HttpError, attempts: u32) -> RpcError {
         match e {
-            RestError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            HttpError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
                 RpcError::Unreachable {
                     url: self.url.clone(),
                     detail: io.to_string(),
                 }
             }
-            RestError::Io(io)
+            HttpError::Io(io)
                 if matches!(
                     io.kind(),
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
@@ -272,7 +269,7 @@ impl Node {
                     attempts,
                 }
             }
-            RestError::Status { status, body } if dropped_by_the_node(status, &body) => {
+            HttpError::Status { status, body } if dropped_by_the_node(status, &body) => {
                 RpcError::Call {
                     url: self.url.clone(),
                     method: format!("REST {what}"),
@@ -355,7 +352,7 @@ mod tests {
         };
         Fetcher {
             node: Node::connect(url, &credentials, Duration::from_secs(5)).unwrap(),
-            rest: RestClient::new(url, Duration::from_secs(5)),
+            rest: HttpClient::new(url, Duration::from_secs(5)),
         }
     }
 
@@ -363,7 +360,7 @@ mod tests {
     /// "Unhandled request") are retried like an RPC call; a 404 is not.
     #[test]
     fn rest_requests_retry_transient_failures_only() {
-        let url = super::super::rest::tests::serve(vec![
+        let url = super::super::http::tests::serve(vec![
             b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy",
             b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 17\r\n\r\nUnhandled request",
             b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nblock",
@@ -593,7 +590,7 @@ fn ingest_rpc_with(
         .map(|_| {
             Ok(Fetcher {
                 node: Node::connect(&job.url, &job.credentials, job.timeout)?,
-                rest: RestClient::new(&job.url, job.timeout),
+                rest: HttpClient::new(&job.url, job.timeout),
             })
         })
         .collect::<Result<_, RpcError>>()?;
@@ -717,7 +714,7 @@ fn txs_between(node: &Node, first: u32, last: u32) -> Option<u64> {
 /// One connection for fetching blocks: RPC, and REST when the node serves it.
 struct Fetcher {
     node: Node,
-    rest: Option<RestClient>,
+    rest: Option<HttpClient>,
 }
 
 impl Fetcher {
@@ -741,11 +738,11 @@ impl Fetcher {
                 Ok(body) => return Ok(body),
                 Err(e) => {
                     let transient = match &e {
-                        RestError::Io(io) => io.kind() != std::io::ErrorKind::ConnectionRefused,
-                        RestError::Status { status, body } => {
+                        HttpError::Io(io) => io.kind() != std::io::ErrorKind::ConnectionRefused,
+                        HttpError::Status { status, body } => {
                             *status == 503 || dropped_by_the_node(*status, body)
                         }
-                        RestError::Malformed(_) => false,
+                        HttpError::Malformed(_) => false,
                     };
                     if !transient || attempt == ATTEMPTS {
                         return Err(self.node.rest_error(what, e, attempt));

@@ -1,13 +1,15 @@
-//! Bitcoin Core's REST interface (`-rest`): raw blocks and headers as binary over plain HTTP.
+//! A keep-alive HTTP/1.1 client for the node: its REST interface and its JSON-RPC.
 //!
+//! Bitcoin Core's REST interface (`-rest`) serves raw blocks and headers as binary:
 //! `GET /rest/block/HASH.bin` costs the node a disk read and a serialization, where RPC's
 //! `getblock HASH 0` adds a hex encoding of twice the size and a JSON string around it, and
 //! `GET /rest/headers/N/HASH.bin` gives the hashes of N blocks in one request. The REST interface
 //! needs no credentials and is off unless the node runs with `-rest`; `ingest --rpc` uses it
-//! when it answers and falls back to RPC otherwise.
+//! when it answers and falls back to RPC otherwise. JSON-RPC calls are POSTs through the same
+//! client ([`HttpClient::post`]).
 //!
-//! The client is one keep-alive HTTP/1.1 connection per fetcher thread; replies must carry a
-//! `Content-Length` (Bitcoin Core's do).
+//! Each fetcher thread has its own connection; replies must carry a `Content-Length` (Bitcoin
+//! Core's do).
 //!
 //! On a kept-alive connection, Linux delays the ACK of what it receives by up to 40 ms, and the
 //! node's HTTP server (libevent, with Nagle's algorithm on) holds the rest of a reply of tens of
@@ -21,7 +23,7 @@ use std::time::Duration;
 
 /// What went wrong with a REST request (the caller adds the URL and the fix).
 #[derive(Debug, thiserror::Error)]
-pub enum RestError {
+pub enum HttpError {
     /// The connection failed or broke.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -38,8 +40,8 @@ pub enum RestError {
     Malformed(String),
 }
 
-/// One keep-alive connection to a node's REST interface.
-pub struct RestClient {
+/// One keep-alive HTTP connection to a node.
+pub struct HttpClient {
     host: String,
     timeout: Duration,
     conn: Option<BufReader<QuickAck>>,
@@ -75,17 +77,22 @@ fn quick_ack(stream: &TcpStream) {
 #[cfg(not(target_os = "linux"))]
 fn quick_ack(_: &TcpStream) {}
 
-impl RestClient {
+impl HttpClient {
     /// A client for the node at `url` (`http://HOST:PORT[/…]`; any path is ignored). Connects on
     /// the first request.
-    pub fn new(url: &str, timeout: Duration) -> Option<RestClient> {
+    pub fn new(url: &str, timeout: Duration) -> Option<HttpClient> {
         let rest = url.strip_prefix("http://")?;
         let host = rest.split('/').next()?.rsplit('@').next()?.to_string();
-        (!host.is_empty()).then_some(RestClient {
+        (!host.is_empty()).then_some(HttpClient {
             host,
             timeout,
             conn: None,
         })
+    }
+
+    /// Resolve the host (an error names a host that does not resolve or lacks a port).
+    pub fn resolve(&self) -> std::io::Result<()> {
+        self.host.to_socket_addrs().map(drop)
     }
 
     fn connect(&mut self) -> std::io::Result<&mut BufReader<QuickAck>> {
@@ -114,34 +121,69 @@ impl RestClient {
 
     /// `GET path`: the body of a 200 reply. One retry on a fresh connection when a kept-alive
     /// one turns out closed.
-    pub fn get(&mut self, path: &str) -> Result<Vec<u8>, RestError> {
-        let reused = self.conn.is_some();
-        match self.get_once(path) {
-            Err(RestError::Io(_)) if reused => self.get_once(path),
-            r => r,
-        }
-    }
-
-    fn get_once(&mut self, path: &str) -> Result<Vec<u8>, RestError> {
+    pub fn get(&mut self, path: &str) -> Result<Vec<u8>, HttpError> {
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: keep-alive\r\n\r\n",
             self.host
         );
-        let result = self.exchange(request.as_bytes());
-        if !matches!(result, Ok(_) | Err(RestError::Status { .. })) {
+        let (status, body) = self.send(request.as_bytes())?;
+        if status != 200 {
+            let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+            return Err(HttpError::Status {
+                status,
+                body: text.trim().to_string(),
+            });
+        }
+        Ok(body)
+    }
+
+    /// `POST path` of a JSON `body` with the `Authorization` header value `authorization`:
+    /// the reply's status and body, whatever the status. One retry on a fresh connection when
+    /// a kept-alive one turns out closed.
+    pub fn post(
+        &mut self,
+        path: &str,
+        authorization: &str,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), HttpError> {
+        let mut request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: keep-alive\r\n\
+             Authorization: {authorization}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n",
+            self.host,
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        self.send(&request)
+    }
+
+    /// Send `request` and read the reply, retrying once on a fresh connection when a
+    /// kept-alive one turns out closed.
+    fn send(&mut self, request: &[u8]) -> Result<(u16, Vec<u8>), HttpError> {
+        let reused = self.conn.is_some();
+        match self.send_once(request) {
+            Err(HttpError::Io(_)) if reused => self.send_once(request),
+            r => r,
+        }
+    }
+
+    fn send_once(&mut self, request: &[u8]) -> Result<(u16, Vec<u8>), HttpError> {
+        let result = self.exchange(request);
+        if result.is_err() {
             // Drop a connection in an unknown state.
             self.conn = None;
         }
         result
     }
 
-    fn exchange(&mut self, request: &[u8]) -> Result<Vec<u8>, RestError> {
+    fn exchange(&mut self, request: &[u8]) -> Result<(u16, Vec<u8>), HttpError> {
         let conn = self.connect()?;
         conn.get_mut().0.write_all(request)?;
         let mut line = String::new();
         conn.read_line(&mut line)?;
         if line.is_empty() {
-            return Err(RestError::Io(std::io::Error::new(
+            return Err(HttpError::Io(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "the node closed the connection",
             )));
@@ -150,7 +192,7 @@ impl RestClient {
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| RestError::Malformed(format!("status line {:?}", line.trim_end())))?;
+            .ok_or_else(|| HttpError::Malformed(format!("status line {:?}", line.trim_end())))?;
         let mut length = None;
         let mut close = false;
         loop {
@@ -167,25 +209,18 @@ impl RestClient {
                 } else if name.eq_ignore_ascii_case("connection") {
                     close = value.eq_ignore_ascii_case("close");
                 } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    return Err(RestError::Malformed(format!("unsupported {header}")));
+                    return Err(HttpError::Malformed(format!("unsupported {header}")));
                 }
             }
         }
         let length =
-            length.ok_or_else(|| RestError::Malformed("no Content-Length in the reply".into()))?;
+            length.ok_or_else(|| HttpError::Malformed("no Content-Length in the reply".into()))?;
         let mut body = vec![0u8; length];
         conn.read_exact(&mut body)?;
         if close {
             self.conn = None;
         }
-        if status != 200 {
-            let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-            return Err(RestError::Status {
-                status,
-                body: text.trim().to_string(),
-            });
-        }
-        Ok(body)
+        Ok((status, body))
     }
 }
 
@@ -196,20 +231,47 @@ pub(crate) mod tests {
 
     /// A one-connection HTTP server answering each request with the next canned reply; its URL.
     pub(crate) fn serve(replies: Vec<&'static [u8]>) -> String {
+        serve_requests(replies.into_iter().map(<[u8]>::to_vec).collect()).0
+    }
+
+    /// An HTTP/1.1 reply with this status line (`200 OK`) and body.
+    pub(crate) fn reply(status: &str, body: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    /// As [`serve`], and the requests it received (head and body), when it has answered all.
+    pub(crate) fn serve_requests(
+        replies: Vec<Vec<u8>>,
+    ) -> (String, std::thread::JoinHandle<Vec<String>>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        std::thread::spawn(move || {
+        let handle = std::thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
             let mut reader = BufReader::new(stream);
+            let mut requests = Vec::new();
             for reply in replies {
-                let mut line = String::new();
+                let (mut request, mut line, mut length) = (String::new(), String::new(), 0);
                 while reader.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
+                    if let Some(n) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = n.trim().parse().unwrap();
+                    }
+                    request.push_str(&line);
                     line.clear();
                 }
-                reader.get_mut().write_all(reply).unwrap();
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                request.push_str("\r\n");
+                request.push_str(&String::from_utf8(body).unwrap());
+                requests.push(request);
+                reader.get_mut().write_all(&reply).unwrap();
             }
+            requests
         });
-        format!("http://{addr}/wallet/x")
+        (format!("http://{addr}/wallet/x"), handle)
     }
 
     #[test]
@@ -219,10 +281,10 @@ pub(crate) mod tests {
             b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found",
             b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
         ]);
-        let mut c = RestClient::new(&url, Duration::from_secs(5)).unwrap();
+        let mut c = HttpClient::new(&url, Duration::from_secs(5)).unwrap();
         assert_eq!(c.get("/rest/a.bin").unwrap(), b"abc");
         match c.get("/rest/b.bin") {
-            Err(RestError::Status { status: 404, body }) => assert_eq!(body, "not found"),
+            Err(HttpError::Status { status: 404, body }) => assert_eq!(body, "not found"),
             other => panic!("{other:?}"),
         }
         assert_eq!(c.get("/rest/c.bin").unwrap(), b"");
@@ -233,18 +295,18 @@ pub(crate) mod tests {
         let url = serve(vec![
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
         ]);
-        let mut c = RestClient::new(&url, Duration::from_secs(5)).unwrap();
-        assert!(matches!(c.get("/x"), Err(RestError::Malformed(_))));
+        let mut c = HttpClient::new(&url, Duration::from_secs(5)).unwrap();
+        assert!(matches!(c.get("/x"), Err(HttpError::Malformed(_))));
     }
 
     #[test]
     fn urls() {
         assert_eq!(
-            RestClient::new("http://u:p@127.0.0.1:9332/wallet/w", Duration::ZERO)
+            HttpClient::new("http://u:p@127.0.0.1:9332/wallet/w", Duration::ZERO)
                 .unwrap()
                 .host,
             "127.0.0.1:9332"
         );
-        assert!(RestClient::new("https://127.0.0.1:9332", Duration::ZERO).is_none());
+        assert!(HttpClient::new("https://127.0.0.1:9332", Duration::ZERO).is_none());
     }
 }
