@@ -21,7 +21,7 @@ litecoin-regtest --tail-blocks 8100` and has litecoind import it (`-loadblock`, 
 `-assumevalid` at its tip: the generator's signatures are fillers, and the node skips script
 checks only for blocks two weeks of work below the tip, hence the 8,100 coinbase-only blocks at
 the end). Both tools then export the blocks that hold the transactions (not the empty tail; with
---whole-chain, every block), best of two runs each, and the script checks that the RPC dataset
+--whole-chain, every block), best of `--runs` runs each (default 2), and the script checks that the RPC dataset
 equals the blk ingest of the generated files.
 
 Needs litecoind (apt-get install -y litecoind), the release binary (cargo build --release) and
@@ -133,9 +133,8 @@ def rest_download(node: Node, height: int, connections: int = 8, runs: int = 2):
         lock = threading.Lock()
 
         def work():
-            s = socket.create_connection(("127.0.0.1", node.port))
+            s = socket.create_connection(("127.0.0.1", node.port), timeout=120)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            buf = b""
             while True:
                 with lock:
                     if not todo:
@@ -143,7 +142,8 @@ def rest_download(node: Node, height: int, connections: int = 8, runs: int = 2):
                         return
                     h = todo.pop()
                 s.sendall(f"GET /rest/block/{h}.bin HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-                need = None
+                # One request at a time on a connection: each reply is read whole, nothing after it.
+                buf, need = bytearray(), None
                 while need is None or len(buf) < need:
                     if quickack is not None:
                         s.setsockopt(socket.IPPROTO_TCP, quickack, 1)
@@ -151,20 +151,30 @@ def rest_download(node: Node, height: int, connections: int = 8, runs: int = 2):
                     assert chunk, "the node closed the connection"
                     buf += chunk
                     if need is None and b"\r\n\r\n" in buf:
-                        head = buf[:buf.index(b"\r\n\r\n")]
+                        head = bytes(buf[:buf.index(b"\r\n\r\n")])
                         assert head.startswith(b"HTTP/1.1 200"), head[:40]
                         length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
                                       if line.lower().startswith(b"content-length:"))
                         need = len(head) + 4 + length
-                buf = buf[need:]
+                assert len(buf) == need, "bytes after the reply"
+
+        errors = []
+
+        def guarded():
+            try:
+                work()
+            except Exception as e:  # a failed download must fail the bench, not look fast
+                errors.append(e)
 
         cpu0, t0 = node.cpu_seconds(), time.perf_counter()
-        threads = [threading.Thread(target=work) for _ in range(connections)]
+        threads = [threading.Thread(target=guarded) for _ in range(connections)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall, cpu = time.perf_counter() - t0, node.cpu_seconds() - cpu0
+        if errors:
+            raise SystemExit(f"the REST download failed: {errors[0]!r}")
         if best is None or wall < best[0]:
             best = (wall, cpu)
     return best
@@ -173,7 +183,8 @@ def rest_download(node: Node, height: int, connections: int = 8, runs: int = 2):
 def compare(node: Node, fundtrace: Path, etl: str, tmp: Path, height: int, txs: int,
             rest: bool = True, runs: int = 2):
     """Export blocks 0..=height with both tools, best of `runs` each (the first run also warms
-    the node's caches); print and return (fundtrace s, bitcoin-etl s)."""
+    the node's caches), and the REST floor, best of as many; print and return (fundtrace s,
+    bitcoin-etl s)."""
     env = dict(os.environ, FT_PW=PASSWORD)
     ft_wall, ft_node = best_of(runs, node, [
         str(fundtrace), "ingest", "--rpc", node.url, "--chain", "litecoin-regtest",
@@ -194,7 +205,7 @@ def compare(node: Node, fundtrace: Path, etl: str, tmp: Path, height: int, txs: 
     rows = [(f"fundtrace ingest --rpc ({via})", ft_wall, ft_node),
             ("bitcoin-etl export_blocks_and_transactions", etl_wall, etl_node)]
     if rest:
-        dl_wall, dl_node = rest_download(node, height)
+        dl_wall, dl_node = rest_download(node, height, runs=runs)
         rows.append(("REST download only (8 connections, no work)", dl_wall, dl_node))
     for name, wall, cpu in rows:
         print(f"{name:45} {wall:7.2f} s  {(height + 1) / wall:9.0f} blocks/s  "
@@ -233,7 +244,7 @@ def generated(args, fundtrace: Path, tmp: Path):
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         txs = json.loads((tmp / "blk-to" / "manifest.json").read_text())["counts"]["txs"]
         print(f"exporting blocks 0..={last}: {txs} transactions")
-        compare(node, fundtrace, args.etl, tmp, last, txs, rest=not args.no_rest)
+        compare(node, fundtrace, args.etl, tmp, last, txs, rest=not args.no_rest, runs=args.runs)
         a = json.loads((tmp / "ds" / "manifest.json").read_text())
         b = json.loads((tmp / "blk-to" / "manifest.json").read_text())
         assert a == b, "the RPC dataset differs from the blk ingest of the generated files"
@@ -269,6 +280,8 @@ def main():
     ap.add_argument("--no-rest", action="store_true", help="fundtrace fetches hex over RPC")
     ap.add_argument("--whole-chain", action="store_true",
                     help="with --generated: export the 8,100 empty tail blocks too")
+    ap.add_argument("--runs", type=int, default=2,
+                    help="each side's time is the best of this many runs (default 2)")
     ap.add_argument("--node-dir", type=Path,
                     help="wallet case: keep the node's datadir here and reuse the chain it holds")
     ap.add_argument("--etl", default=shutil.which("bitcoinetl") or "/tmp/etl-venv/bin/bitcoinetl")
@@ -279,16 +292,23 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if args.generated:
+            if args.node_dir:
+                raise SystemExit("--node-dir keeps the wallet case's chain; --generated makes a new one")
             generated(args, fundtrace, tmp)
             return
         node_dir = args.node_dir or tmp / "node"
         made_file = node_dir / "fundtrace-bench-payments"
         reuse = made_file.exists()
+        if not reuse and (node_dir / "regtest").exists():
+            raise SystemExit(f"{node_dir} holds a node that no finished run of this bench made: "
+                             "remove it, or give another --node-dir")
         node = Node(node_dir)
         try:
             if reuse:
                 made = int(made_file.read_text())
                 print(f"reusing the chain in {node_dir} ({made} wallet payments)")
+                if made != args.txs:
+                    print(f"note: --txs {args.txs} is ignored; the chain holds {made} payments")
             else:
                 made = make_payments(node, args.txs)
                 made_file.write_text(str(made))
@@ -296,7 +316,8 @@ def main():
             txs = sum(node.call("getblock", node.call("getblockhash", h))["nTx"] for h in range(height + 1))
             print(f"node: {height + 1} blocks, {txs} transactions ({made} wallet payments)")
 
-            compare(node, fundtrace, args.etl, tmp, height, txs, rest=not args.no_rest)
+            compare(node, fundtrace, args.etl, tmp, height, txs, rest=not args.no_rest,
+                    runs=args.runs)
         finally:
             node.stop()
 

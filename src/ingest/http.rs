@@ -8,8 +8,8 @@
 //! when it answers and falls back to RPC otherwise. JSON-RPC calls are POSTs through the same
 //! client ([`HttpClient::post`]).
 //!
-//! Each fetcher thread has its own connection; replies must carry a `Content-Length` (Bitcoin
-//! Core's do).
+//! Each client is one connection (a fetcher thread has one for REST and one for RPC); replies
+//! must carry a `Content-Length` (Bitcoin Core's do) of at most [`MAX_BODY`] bytes.
 //!
 //! On a kept-alive connection, Linux delays the ACK of what it receives by up to 40 ms, and the
 //! node's HTTP server (libevent, with Nagle's algorithm on) holds the rest of a reply of tens of
@@ -21,7 +21,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-/// What went wrong with a REST request (the caller adds the URL and the fix).
+/// The largest reply body accepted (jsonrpc's `simple_http` takes up to 1 GiB too): the hex of
+/// a block of the largest chain served (Bitcoin Cash's 32 MB) is 64 MB.
+pub const MAX_BODY: usize = 1 << 30;
+
+/// What went wrong with an HTTP request (the caller adds the URL and the fix).
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     /// The connection failed or broke.
@@ -81,7 +85,7 @@ impl HttpClient {
     /// A client for the node at `url` (`http://HOST:PORT[/…]`; any path is ignored). Connects on
     /// the first request.
     pub fn new(url: &str, timeout: Duration) -> Option<HttpClient> {
-        let rest = url.strip_prefix("http://")?;
+        let rest = host_and_path(url)?;
         let host = rest.split('/').next()?.rsplit('@').next()?.to_string();
         (!host.is_empty()).then_some(HttpClient {
             host,
@@ -93,6 +97,11 @@ impl HttpClient {
     /// Resolve the host (an error names a host that does not resolve or lacks a port).
     pub fn resolve(&self) -> std::io::Result<()> {
         self.host.to_socket_addrs().map(drop)
+    }
+
+    /// `HOST:PORT`, as connected to.
+    pub fn host(&self) -> &str {
+        &self.host
     }
 
     fn connect(&mut self) -> std::io::Result<&mut BufReader<QuickAck>> {
@@ -197,7 +206,12 @@ impl HttpClient {
         let mut close = false;
         loop {
             line.clear();
-            conn.read_line(&mut line)?;
+            if conn.read_line(&mut line)? == 0 {
+                return Err(HttpError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the node closed the connection in the middle of a reply",
+                )));
+            }
             let header = line.trim_end();
             if header.is_empty() {
                 break;
@@ -215,12 +229,26 @@ impl HttpClient {
         }
         let length =
             length.ok_or_else(|| HttpError::Malformed("no Content-Length in the reply".into()))?;
+        if length > MAX_BODY {
+            return Err(HttpError::Malformed(format!(
+                "a reply of {length} bytes (more than {MAX_BODY})"
+            )));
+        }
         let mut body = vec![0u8; length];
         conn.read_exact(&mut body)?;
         if close {
             self.conn = None;
         }
         Ok((status, body))
+    }
+}
+
+/// `HOST:PORT/PATH…` of an `http://` URL, or of a URL without a scheme; `None` for another
+/// scheme.
+pub fn host_and_path(url: &str) -> Option<&str> {
+    match url.split_once("://") {
+        Some((scheme, rest)) => scheme.eq_ignore_ascii_case("http").then_some(rest),
+        None => Some(url),
     }
 }
 
@@ -247,31 +275,82 @@ pub(crate) mod tests {
     pub(crate) fn serve_requests(
         replies: Vec<Vec<u8>>,
     ) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        serve_connections(vec![replies])
+    }
+
+    /// An HTTP server that accepts one connection for each list of replies, answers as many
+    /// requests on it as the list holds, then closes it; its URL, and the requests it received
+    /// (head and body) when it has answered all.
+    pub(crate) fn serve_connections(
+        connections: Vec<Vec<Vec<u8>>>,
+    ) -> (String, std::thread::JoinHandle<Vec<String>>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let handle = std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream);
             let mut requests = Vec::new();
-            for reply in replies {
-                let (mut request, mut line, mut length) = (String::new(), String::new(), 0);
-                while reader.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
-                    if let Some(n) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = n.trim().parse().unwrap();
+            for replies in connections {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream);
+                for reply in replies {
+                    let (mut request, mut line, mut length) = (String::new(), String::new(), 0);
+                    while reader.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
+                        let lower = line.to_ascii_lowercase();
+                        if let Some(n) = lower.strip_prefix("content-length:") {
+                            length = n.trim().parse().unwrap();
+                        }
+                        request.push_str(&line);
+                        line.clear();
                     }
-                    request.push_str(&line);
-                    line.clear();
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    request.push_str("\r\n");
+                    request.push_str(&String::from_utf8(body).unwrap());
+                    requests.push(request);
+                    reader.get_mut().write_all(&reply).unwrap();
                 }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
-                request.push_str("\r\n");
-                request.push_str(&String::from_utf8(body).unwrap());
-                requests.push(request);
-                reader.get_mut().write_all(&reply).unwrap();
             }
             requests
         });
         (format!("http://{addr}/wallet/x"), handle)
+    }
+
+    #[test]
+    fn a_kept_alive_connection_the_node_closed_is_replaced_once() {
+        let (url, requests) = serve_connections(vec![
+            vec![reply("200 OK", "one")],
+            vec![reply("200 OK", "two"), reply("200 OK", "three")],
+        ]);
+        let mut c = HttpClient::new(&url, Duration::from_secs(5)).unwrap();
+        assert_eq!(c.get("/a").unwrap(), b"one");
+        // The server closed the first connection: the GET is sent again on a new one.
+        assert_eq!(c.get("/b").unwrap(), b"two");
+        assert_eq!(
+            c.post("/c", "Basic x", b"{}").unwrap(),
+            (200, b"three".to_vec())
+        );
+        let requests = requests.join().unwrap();
+        assert_eq!(requests.len(), 3);
+        assert!(requests[1].starts_with("GET /b "), "{}", requests[1]);
+        assert!(requests[2].starts_with("POST /c "), "{}", requests[2]);
+        assert!(requests[2].ends_with("\r\n\r\n{}"), "{}", requests[2]);
+    }
+
+    #[test]
+    fn a_reply_cut_in_its_headers_is_an_io_error_and_an_oversized_one_is_refused() {
+        let (url, _) = serve_connections(vec![
+            vec![b"HTTP/1.1 200 OK\r\nContent-Le".to_vec()],
+            vec![b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n".to_vec()],
+        ]);
+        let mut c = HttpClient::new(&url, Duration::from_secs(5)).unwrap();
+        // A fresh connection is not retried: the cut is reported.
+        match c.get("/a") {
+            Err(HttpError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof),
+            other => panic!("{other:?}"),
+        }
+        match c.get("/b") {
+            Err(HttpError::Malformed(m)) => assert!(m.contains("99999999999"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -308,5 +387,11 @@ pub(crate) mod tests {
             "127.0.0.1:9332"
         );
         assert!(HttpClient::new("https://127.0.0.1:9332", Duration::ZERO).is_none());
+        assert_eq!(
+            HttpClient::new("127.0.0.1:9332", Duration::ZERO)
+                .unwrap()
+                .host,
+            "127.0.0.1:9332"
+        );
     }
 }

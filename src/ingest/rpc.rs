@@ -377,6 +377,47 @@ mod tests {
         }
     }
 
+    /// Through the real transport, each failure comes out as the error that names its fix.
+    #[test]
+    fn node_calls_give_each_failure_its_own_error() {
+        use super::super::http::tests::{reply, serve_connections};
+        let (url, _) = serve_connections(vec![
+            vec![reply("401 Unauthorized", "")],
+            vec![b"HTTP/1.1 200 OK\r\nContent-Le".to_vec()],
+            vec![reply(
+                "500 Internal Server Error",
+                r#"{"result":null,"error":{"code":-8,"message":"Block height out of range"},"id":1}"#,
+            )],
+        ]);
+        let node = fetcher(&url).node;
+        let height = || node.call::<u64>("getblockcount", &[]);
+        assert!(matches!(height(), Err(RpcError::Unauthorized { .. })));
+        match height() {
+            Err(RpcError::Unreachable { detail, .. }) => {
+                assert!(detail.contains("closed the connection"), "{detail}")
+            }
+            other => panic!("{other:?}"),
+        }
+        match node.block_hash(9999) {
+            Err(RpcError::Call { method, detail, .. }) => {
+                assert_eq!(method, "getblockhash");
+                assert!(detail.contains("out of range"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let credentials = Credentials::UserPass {
+            user: "u".into(),
+            password: "p".into(),
+        };
+        match Node::connect("http://127.0.0.1/wallet/x", &credentials, Duration::ZERO) {
+            Err(RpcError::Unreachable { detail, .. }) => {
+                assert!(detail.contains("names no port"), "{detail}")
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a URL without a port was taken"),
+        }
+    }
+
     #[test]
     fn failures_are_classified_by_their_form_not_by_digits() {
         assert_eq!(classify("unexpected HTTP code: 401"), Failure::Unauthorized);

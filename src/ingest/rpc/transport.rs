@@ -16,7 +16,8 @@ use crate::ingest::http::{HttpClient, HttpError};
 /// JSON-RPC over one keep-alive HTTP connection (requests from several threads take turns).
 pub struct QuickHttpTransport {
     client: Mutex<HttpClient>,
-    url: String,
+    /// `http://HOST:PORT/PATH`, without credentials.
+    target: String,
     path: String,
     authorization: String,
 }
@@ -40,15 +41,29 @@ impl QuickHttpTransport {
         password: &str,
         timeout: std::time::Duration,
     ) -> Result<QuickHttpTransport, String> {
-        let not_http = || "not a URL of the form http://HOST:PORT".to_string();
+        let not_http =
+            || "not a URL of the form http://HOST:PORT (the node's RPC is plain HTTP)".to_string();
         let client = HttpClient::new(url, timeout).ok_or_else(not_http)?;
-        client.resolve().map_err(|e| e.to_string())?;
-        let rest = url.strip_prefix("http://").ok_or_else(not_http)?;
+        if client
+            .host()
+            .rsplit_once(':')
+            .is_none_or(|(_, port)| port.contains(']'))
+        {
+            return Err(format!(
+                "the URL names no port: give http://{}:PORT with the node's -rpcport",
+                client.host()
+            ));
+        }
+        client
+            .resolve()
+            .map_err(|e| format!("cannot resolve {}: {e}", client.host()))?;
+        let rest = crate::ingest::http::host_and_path(url).ok_or_else(not_http)?;
         let path = rest.find('/').map_or("/", |i| &rest[i..]).to_string();
+        let target = format!("http://{}{path}", client.host());
         let token = jsonrpc::base64::encode(format!("{user}:{password}"));
         Ok(QuickHttpTransport {
             client: Mutex::new(client),
-            url: url.to_string(),
+            target,
             path,
             authorization: format!("Basic {token}"),
         })
@@ -65,7 +80,9 @@ impl QuickHttpTransport {
             .unwrap_or_else(PoisonError::into_inner)
             .post(&self.path, &self.authorization, &body)
             .map_err(|e| match e {
-                HttpError::Io(io) => jsonrpc::Error::Transport(Box::new(io)),
+                // simple_http's words for any socket error, which classify() reads as an
+                // unreachable node (or a timeout, by the socket's own words).
+                HttpError::Io(io) => transport_error(format!("Couldn't connect to host: {io}")),
                 e => transport_error(e.to_string()),
             })?;
         if status == 401 || status == 403 {
@@ -76,10 +93,12 @@ impl QuickHttpTransport {
             Ok(r) => Ok(r),
             Err(_) if status != 200 => {
                 let text = String::from_utf8_lossy(&reply[..reply.len().min(200)]);
-                Err(transport_error(format!(
-                    "unexpected HTTP code: {status} ({})",
-                    text.trim()
-                )))
+                let text = text.trim();
+                Err(transport_error(if text.is_empty() {
+                    format!("unexpected HTTP code: {status}")
+                } else {
+                    format!("unexpected HTTP code: {status} ({text})")
+                }))
             }
             Err(e) => Err(e.into()),
         }
@@ -96,7 +115,7 @@ impl Transport for QuickHttpTransport {
     }
 
     fn fmt_target(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(&self.url)
+        f.write_str(&self.target)
     }
 }
 
