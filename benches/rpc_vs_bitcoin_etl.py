@@ -21,8 +21,8 @@ litecoin-regtest --tail-blocks 8100` and has litecoind import it (`-loadblock`, 
 `-assumevalid` at its tip: the generator's signatures are fillers, and the node skips script
 checks only for blocks two weeks of work below the tip, hence the 8,100 coinbase-only blocks at
 the end). Both tools then export the blocks that hold the transactions (not the empty tail; with
---whole-chain, every block), best of `--runs` runs each (default 2), and the script checks that the RPC dataset
-equals the blk ingest of the generated files.
+--whole-chain, every block), best of `--runs` runs each (default 2), and the script checks that
+the RPC dataset equals the blk ingest of the generated files.
 
 Needs litecoind (apt-get install -y litecoind), the release binary (cargo build --release) and
 bitcoin-etl (it pins old `requests`, so give it its own venv:

@@ -47,6 +47,8 @@ pub enum HttpError {
 /// One keep-alive HTTP connection to a node.
 pub struct HttpClient {
     host: String,
+    /// The URL's path (`/` when it has none).
+    path: String,
     timeout: Duration,
     conn: Option<BufReader<QuickAck>>,
 }
@@ -82,26 +84,49 @@ fn quick_ack(stream: &TcpStream) {
 fn quick_ack(_: &TcpStream) {}
 
 impl HttpClient {
-    /// A client for the node at `url` (`http://HOST:PORT[/…]`; any path is ignored). Connects on
-    /// the first request.
+    /// A client for the node at `url` (`http://HOST:PORT[/PATH]`, or without the scheme; any
+    /// `user:password@` is dropped); `None` for another scheme. Connects on the first request.
     pub fn new(url: &str, timeout: Duration) -> Option<HttpClient> {
-        let rest = host_and_path(url)?;
-        let host = rest.split('/').next()?.rsplit('@').next()?.to_string();
+        let rest = match url.split_once("://") {
+            Some((scheme, rest)) => scheme.eq_ignore_ascii_case("http").then_some(rest)?,
+            None => url,
+        };
+        let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
+        let host = authority.rsplit('@').next()?.to_string();
         (!host.is_empty()).then_some(HttpClient {
             host,
+            path: path.to_string(),
             timeout,
             conn: None,
         })
     }
 
-    /// Resolve the host (an error names a host that does not resolve or lacks a port).
-    pub fn resolve(&self) -> std::io::Result<()> {
-        self.host.to_socket_addrs().map(drop)
+    /// Check the URL names a port and its host resolves; the error says which is wrong.
+    pub fn resolve(&self) -> Result<(), String> {
+        if self
+            .host
+            .rsplit_once(':')
+            .is_none_or(|(_, port)| port.contains(']'))
+        {
+            return Err(format!(
+                "the URL names no port: give http://{}:PORT with the node's -rpcport",
+                self.host
+            ));
+        }
+        self.host
+            .to_socket_addrs()
+            .map(drop)
+            .map_err(|e| format!("cannot resolve {}: {e}", self.host))
     }
 
     /// `HOST:PORT`, as connected to.
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// The URL's path (`/` when it has none), where JSON-RPC calls are POSTed.
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     fn connect(&mut self) -> std::io::Result<&mut BufReader<QuickAck>> {
@@ -137,10 +162,9 @@ impl HttpClient {
         );
         let (status, body) = self.send(request.as_bytes())?;
         if status != 200 {
-            let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
             return Err(HttpError::Status {
                 status,
-                body: text.trim().to_string(),
+                body: body_start(&body),
             });
         }
         Ok(body)
@@ -190,8 +214,7 @@ impl HttpClient {
         let conn = self.connect()?;
         conn.get_mut().0.write_all(request)?;
         let mut line = String::new();
-        conn.read_line(&mut line)?;
-        if line.is_empty() {
+        if conn.read_line(&mut line)? == 0 {
             return Err(HttpError::Io(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "the node closed the connection",
@@ -243,13 +266,11 @@ impl HttpClient {
     }
 }
 
-/// `HOST:PORT/PATH…` of an `http://` URL, or of a URL without a scheme; `None` for another
-/// scheme.
-pub fn host_and_path(url: &str) -> Option<&str> {
-    match url.split_once("://") {
-        Some((scheme, rest)) => scheme.eq_ignore_ascii_case("http").then_some(rest),
-        None => Some(url),
-    }
+/// The first 200 bytes of a reply's body as text, trimmed: what an error quotes of it.
+pub fn body_start(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(200)])
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -380,12 +401,15 @@ pub(crate) mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(
-            HttpClient::new("http://u:p@127.0.0.1:9332/wallet/w", Duration::ZERO)
-                .unwrap()
-                .host,
-            "127.0.0.1:9332"
-        );
+        let c = HttpClient::new("http://u:p@127.0.0.1:9332/wallet/w", Duration::ZERO).unwrap();
+        assert_eq!((c.host(), c.path()), ("127.0.0.1:9332", "/wallet/w"));
+        assert_eq!(c.resolve(), Ok(()));
+        let c = HttpClient::new("http://[::1]:9332", Duration::ZERO).unwrap();
+        assert_eq!((c.host(), c.path()), ("[::1]:9332", "/"));
+        for no_port in ["http://127.0.0.1/wallet/w", "http://[::1]"] {
+            let e = HttpClient::new(no_port, Duration::ZERO).unwrap().resolve();
+            assert!(e.unwrap_err().contains("names no port"), "{no_port}");
+        }
         assert!(HttpClient::new("https://127.0.0.1:9332", Duration::ZERO).is_none());
         assert_eq!(
             HttpClient::new("127.0.0.1:9332", Duration::ZERO)

@@ -11,7 +11,7 @@ use std::sync::{Mutex, PoisonError};
 
 use bitcoincore_rpc::jsonrpc::{self, Request, Response, Transport};
 
-use crate::ingest::http::{HttpClient, HttpError};
+use crate::ingest::http::{body_start, HttpClient, HttpError};
 
 /// JSON-RPC over one keep-alive HTTP connection (requests from several threads take turns).
 pub struct QuickHttpTransport {
@@ -41,24 +41,11 @@ impl QuickHttpTransport {
         password: &str,
         timeout: std::time::Duration,
     ) -> Result<QuickHttpTransport, String> {
-        let not_http =
-            || "not a URL of the form http://HOST:PORT (the node's RPC is plain HTTP)".to_string();
-        let client = HttpClient::new(url, timeout).ok_or_else(not_http)?;
-        if client
-            .host()
-            .rsplit_once(':')
-            .is_none_or(|(_, port)| port.contains(']'))
-        {
-            return Err(format!(
-                "the URL names no port: give http://{}:PORT with the node's -rpcport",
-                client.host()
-            ));
-        }
-        client
-            .resolve()
-            .map_err(|e| format!("cannot resolve {}: {e}", client.host()))?;
-        let rest = crate::ingest::http::host_and_path(url).ok_or_else(not_http)?;
-        let path = rest.find('/').map_or("/", |i| &rest[i..]).to_string();
+        let client = HttpClient::new(url, timeout).ok_or_else(|| {
+            "not a URL of the form http://HOST:PORT (the node's RPC is plain HTTP)".to_string()
+        })?;
+        client.resolve()?;
+        let path = client.path().to_string();
         let target = format!("http://{}{path}", client.host());
         let token = jsonrpc::base64::encode(format!("{user}:{password}"));
         Ok(QuickHttpTransport {
@@ -92,8 +79,7 @@ impl QuickHttpTransport {
         match serde_json::from_slice(&reply) {
             Ok(r) => Ok(r),
             Err(_) if status != 200 => {
-                let text = String::from_utf8_lossy(&reply[..reply.len().min(200)]);
-                let text = text.trim();
+                let text = body_start(&reply);
                 Err(transport_error(if text.is_empty() {
                     format!("unexpected HTTP code: {status}")
                 } else {
